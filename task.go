@@ -1,0 +1,119 @@
+package sesame
+
+import (
+	"context"
+	"time"
+)
+
+// Source is where a request came from.
+type Source string
+
+const (
+	SourceGitHub Source = "github"
+	SourceSlack  Source = "slack"
+	SourceWeb    Source = "web"
+)
+
+// TaskKind says what a task asks of the worker. Only KindRun runs an agent; help and usage tasks exist
+// so that the reply they owe is stored, deduplicated and retried like any other work.
+type TaskKind string
+
+const (
+	KindRun   TaskKind = "run"   // run an agent on the instruction
+	KindHelp  TaskKind = "help"  // reply with the usage text
+	KindUsage TaskKind = "usage" // the command could not be parsed: reply with the reason and the usage text
+)
+
+// TaskStatus is a task's place in its life: queued → preparing → running → pushing → completed,
+// or failed / stopped from any earlier state.
+type TaskStatus string
+
+const (
+	StatusQueued    TaskStatus = "queued"
+	StatusPreparing TaskStatus = "preparing"
+	StatusRunning   TaskStatus = "running"
+	StatusPushing   TaskStatus = "pushing"
+	StatusCompleted TaskStatus = "completed"
+	StatusFailed    TaskStatus = "failed"
+	StatusStopped   TaskStatus = "stopped"
+)
+
+// Final reports whether no further change of status can follow.
+func (s TaskStatus) Final() bool {
+	return s == StatusCompleted || s == StatusFailed || s == StatusStopped
+}
+
+// Request is what a user asked for and where, as received by an inbound handler.
+type Request struct {
+	Source     Source
+	DeliveryID string // unique per delivery: X-GitHub-Delivery, Slack trigger id, or a form nonce
+	Kind       TaskKind
+
+	Repo           string // "owner/name"
+	InstallationID int64  // GitHub App installation that can reach Repo
+	IssueNumber    int    // issue or pull request the comment is on
+	IsPullRequest  bool
+	CommentID      int64 // the triggering comment
+	CommentURL     string
+
+	Requester   string // login of whoever asked
+	RequesterID int64
+
+	Instruction string // for KindRun: the prompt; for KindUsage: why the command was refused
+	Agent       string // "" means the default agent
+	Model       string // "" means the agent's default model
+}
+
+// Task is one request on its way to a pull request. Postgres is its source of truth.
+type Task struct {
+	ID string
+	Request
+
+	Status            TaskStatus
+	Reason            string // why a task failed or stopped, in words for its requester
+	ProgressCommentID int64  // the reply Sesame edits in place as the task moves on
+	EnqueuedAt        time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// TaskEvent is one thing that happened to a task: a change of status, an agent's output, a reply.
+type TaskEvent struct {
+	ID        int64
+	TaskID    string
+	Type      string // "status", "reply", "log", ...
+	Message   string
+	Data      map[string]any
+	CreatedAt time.Time
+}
+
+// TaskStore keeps tasks and their events.
+type TaskStore interface {
+	// CreateTask stores a new queued task for r. When a task with the same delivery id already exists
+	// it stores nothing and returns that task with created false.
+	CreateTask(ctx context.Context, r Request) (t *Task, created bool, err error)
+	// Task returns the task with id, or an ENOTFOUND error.
+	Task(ctx context.Context, id string) (*Task, error)
+	// MarkEnqueued records that the task's job reached the queue.
+	MarkEnqueued(ctx context.Context, id string) error
+	// UnqueuedTasks returns queued tasks created before olderThan whose job never reached the queue.
+	UnqueuedTasks(ctx context.Context, olderThan time.Time, limit int) ([]*Task, error)
+	// SetStatus moves a task to status with a reason and stores the change as an event. It fails with
+	// ECONFLICT when the task has already reached a final status.
+	SetStatus(ctx context.Context, id string, status TaskStatus, reason string) error
+	// SetProgressComment remembers the reply that the task edits in place.
+	SetProgressComment(ctx context.Context, id string, commentID int64) error
+	// AddEvent stores an event of a task.
+	AddEvent(ctx context.Context, e TaskEvent) error
+	// Events returns a task's events in the order they happened.
+	Events(ctx context.Context, taskID string) ([]TaskEvent, error)
+}
+
+// TaskSubmitter turns a request into a stored, queued task. Every inbound path (GitHub, Slack, the web
+// form) goes through one implementation, so they all dedupe, store and enqueue alike.
+type TaskSubmitter interface {
+	// Submit stores the task and enqueues its job. created is false for a repeated delivery. A task
+	// that is stored but could not be enqueued is still returned without error: the reconciler
+	// enqueues it later.
+	Submit(ctx context.Context, r Request) (t *Task, created bool, err error)
+}

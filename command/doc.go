@@ -1,0 +1,67 @@
+// Package command parses the text of a GitHub comment into a Sesame command.
+//
+// It is a pure function of the comment body: no I/O, no configuration.
+// [Parse] returns ok=false when the comment holds no command (nothing to do),
+// a [Command] for a valid one, and a [*UsageError] for a bad one; the caller
+// answers a usage error with the reason followed by [Usage].
+//
+// # Where a command is found
+//
+// A command is a line that begins with the keyword /sesame, followed by white
+// space or the end of the line. The keyword is matched without regard to ASCII
+// case (/Sesame and /SESAME work too). Up to three spaces may come before it;
+// a line indented by four or more spaces, or by a tab, is a markdown code
+// block and never fires. These never fire either:
+//
+//   - a mention in the middle of a line ("please /sesame fix it");
+//   - a longer word (/sesamefoo, /sesame-bot);
+//   - a blockquote line, that is a line whose first non-blank character is '>'
+//     ("> /sesame ...", "> > /sesame ..."). Only the line itself counts: a
+//     line without '>' after a quote (markdown's "lazy continuation") fires;
+//   - a line inside a fenced code block (``` or ~~~, three or more, with an
+//     optional info string; closed by a fence of the same character at least
+//     as long; an unclosed fence runs to the end of the comment);
+//   - a line inside an HTML comment (<!-- ... -->), which GitHub does not show,
+//     so that a template's hidden hints cannot start an agent.
+//
+// The first command in the comment wins; later ones are ignored.
+// A leading byte order mark is ignored, and \r\n and \r line endings are read
+// as \n.
+//
+// # What the command says
+//
+//	/sesame <instruction> [--agent NAME] [--model NAME]
+//	/sesame help
+//
+// The instruction is the rest of the /sesame line plus the lines right after
+// it, up to the end of their paragraph: the paragraph ends at a blank line, at
+// a line that opens a fence, a blockquote or an HTML comment, at another
+// /sesame line, or at the end of the comment. The following lines are kept as
+// they are, joined with "\n"; the whole instruction is trimmed of surrounding
+// white space. It is limited to 8,000 characters (runes).
+//
+// Flags are read on the /sesame line only, anywhere among its words:
+// --agent NAME, --agent=NAME, --model NAME and --model=NAME. The words are
+// split the way a shell splits them (github.com/kballard/go-shellquote does the
+// unquoting), so a value with spaces can be quoted: --model "gpt 5". Agent
+// names are one of [Agents], matched without regard to case and returned in
+// lower case; "" means the default agent (claude). A model is any non-empty
+// text. A lone "--" ends the flags: everything after it is instruction. Any
+// other word that looks like a flag ("--foo", or a dash and a letter as in
+// "-v") is an error; so is a repeated flag, a flag without a value and an
+// unknown agent.
+//
+// The instruction keeps the user's words exactly as written: the words of the
+// first line that are not flags, joined with single spaces, quotes and
+// backslashes included (/sesame fix "the title" gives `fix "the title"`).
+// Shell quoting only decides where a word ends and what a flag's value is.
+// Natural language is not shell, so an apostrophe inside a word (don't,
+// user's) is a letter, not a quote; a single quote opens a quoted string only
+// at the start of a word or after '='. If a quote is still open at the end of
+// the line, the line is split on white space instead and flag values are
+// taken as written.
+//
+// "/sesame help" (the instruction is the single word help, in any case) asks
+// for [Usage]. Flags given with it are checked, then dropped. Anything longer,
+// like "/sesame help me fix the login", is an instruction.
+package command

@@ -1,0 +1,65 @@
+package command
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func FuzzParse(f *testing.F) {
+	for _, tt := range parseTests {
+		f.Add(tt.body)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		cmd, ok, err := Parse(body)
+		if !ok {
+			if err != nil {
+				t.Fatalf("Parse(%q) = not ok with error %v", body, err)
+			}
+			if cmd != (Command{}) {
+				t.Fatalf("Parse(%q) = not ok with command %+v", body, cmd)
+			}
+			return
+		}
+		if err != nil {
+			var ue *UsageError
+			if !errors.As(err, &ue) || ue.Reason == "" {
+				t.Fatalf("Parse(%q) error = %#v, want a *UsageError with a reason", body, err)
+			}
+			if cmd != (Command{}) {
+				t.Fatalf("Parse(%q) = error %v with command %+v", body, err, cmd)
+			}
+			return
+		}
+		switch cmd.Kind {
+		case KindHelp:
+			if cmd != (Command{Kind: KindHelp}) {
+				t.Fatalf("Parse(%q) = help with fields set: %+v", body, cmd)
+			}
+		case KindRun:
+			in := cmd.Instruction
+			if in == "" {
+				t.Fatalf("Parse(%q) = run with an empty instruction", body)
+			}
+			if strings.TrimSpace(in) != in {
+				t.Fatalf("Parse(%q) instruction %q has surrounding white space", body, in)
+			}
+			if utf8.ValidString(body) && !utf8.ValidString(in) {
+				t.Fatalf("Parse(%q) instruction %q is not valid UTF-8", body, in)
+			}
+			if n := utf8.RuneCountInString(in); n > maxInstruction {
+				t.Fatalf("Parse(%q) instruction has %d runes, over the limit", body, n)
+			}
+			if cmd.Agent != "" && !slices.Contains(Agents(), cmd.Agent) {
+				t.Fatalf("Parse(%q) agent %q is not one of %v", body, cmd.Agent, Agents())
+			}
+			if cmd.Model != strings.TrimSpace(cmd.Model) {
+				t.Fatalf("Parse(%q) model %q has surrounding white space", body, cmd.Model)
+			}
+		default:
+			t.Fatalf("Parse(%q) kind = %q", body, cmd.Kind)
+		}
+	})
+}

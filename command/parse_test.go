@@ -1,0 +1,263 @@
+package command
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// result is what Parse returns, in a form cmp can compare.
+type result struct {
+	Cmd    Command
+	OK     bool
+	Reason string // of the *UsageError, "" for none
+}
+
+func run(instruction string) result {
+	return result{Cmd: Command{Kind: KindRun, Instruction: instruction}, OK: true}
+}
+
+func runWith(instruction, agent, model string) result {
+	return result{Cmd: Command{Kind: KindRun, Instruction: instruction, Agent: agent, Model: model}, OK: true}
+}
+
+func usage(reason string) result { return result{OK: true, Reason: reason} }
+
+var (
+	none = result{}
+	help = result{Cmd: Command{Kind: KindHelp}, OK: true}
+)
+
+// parseTests is shared with FuzzParse as its seed corpus.
+var parseTests = []struct {
+	name string
+	body string
+	want result
+}{
+	// Finding the command.
+	{"empty body", "", none},
+	{"no command", "LGTM, thanks!", none},
+	{"simple", "/sesame fix the typo", run("fix the typo")},
+	{"after other text", "Thanks!\n/sesame fix the typo", run("fix the typo")},
+	{"leading spaces", "   /sesame fix the typo", run("fix the typo")},
+	{"four spaces is a code block", "    /sesame fix the typo", none},
+	{"tab is a code block", "\t/sesame fix the typo", none},
+	{"space then tab is a code block", " \t/sesame fix the typo", none},
+	{"mid-line mention", "please /sesame fix the typo", none},
+	{"list item", "- /sesame fix the typo", none},
+	{"inline code", "`/sesame fix the typo`", none},
+	{"longer word", "/sesamefoo fix", none},
+	{"hyphenated word", "/sesame-bot fix", none},
+	{"punctuation after keyword", "/sesame: fix", none},
+	{"no slash", "sesame fix the typo", none},
+	{"upper case", "/SESAME fix the typo", run("fix the typo")},
+	{"title case", "/Sesame fix the typo", run("fix the typo")},
+	{"non-ASCII fold is not the keyword", "/ſesame fix", none},
+	{"tab after keyword", "/sesame\tfix the typo", run("fix the typo")},
+	{"no-break space after keyword", "/sesame\u00a0fix the typo", run("fix the typo")},
+	{"first command wins", "/sesame fix a\n\n/sesame fix b", run("fix a")},
+	{"bare keyword", "/sesame", usage("no instruction given")},
+	{"keyword and spaces", "/sesame   \t ", usage("no instruction given")},
+	{"bad command still reports ok", "/sesame --foo\n\n/sesame fix b", usage(`unknown flag "--foo"`)},
+
+	// Blockquotes.
+	{"quoted", "> /sesame fix the typo", none},
+	{"quoted with spaces", "  > /sesame fix the typo", none},
+	{"quoted without space", ">/sesame fix the typo", none},
+	{"nested quote", "> > /sesame fix the typo", none},
+	{"quote then command", "> /sesame fix a\n\n/sesame fix b", run("fix b")},
+	{"lazy continuation after a quote fires", "> earlier text\n/sesame fix b", run("fix b")},
+
+	// Fenced code blocks.
+	{"backtick fence", "```\n/sesame fix a\n```", none},
+	{"tilde fence", "~~~\n/sesame fix a\n~~~", none},
+	{"fence with info string", "```bash\n/sesame fix a\n```\n/sesame fix b", run("fix b")},
+	{"after fence closes", "```\ncode\n```\n/sesame fix b", run("fix b")},
+	{"unclosed fence runs to the end", "```\n/sesame fix a\n\n/sesame fix b", none},
+	{"longer closing fence closes", "```\n/sesame fix a\n`````\n/sesame fix b", run("fix b")},
+	{"shorter fence does not close", "````\n```\n/sesame fix a\n````\n/sesame fix b", run("fix b")},
+	{"other fence char does not close", "```\n~~~\n/sesame fix a\n```\n/sesame fix b", run("fix b")},
+	{"closing fence with text does not close", "```\n``` no\n/sesame fix a", none},
+	{"indented fence", "  ```\n/sesame fix a\n  ```\n/sesame fix b", run("fix b")},
+	{"fence indented four is not a fence", "    ```\n/sesame fix a", run("fix a")},
+	{"two backticks are not a fence", "``\n/sesame fix a", run("fix a")},
+	{"backticks in info string are inline code", "```x```\n/sesame fix a", run("fix a")},
+	{"tilde fence may have backticks", "~~~ `x`\n/sesame fix a\n~~~", none},
+	{"fence inside a quote", "> ```\n/sesame fix a", run("fix a")},
+
+	// HTML comments.
+	{"html comment", "<!--\n/sesame fix a\n-->", none},
+	{"one-line html comment", "<!-- note -->\n/sesame fix a", run("fix a")},
+	{"after html comment", "<!-- note\n/sesame fix a\nend -->\n/sesame fix b", run("fix b")},
+
+	// The instruction paragraph.
+	{"multi-line", "/sesame fix the typo\nin the README header", run("fix the typo\nin the README header")},
+	{"paragraph ends at blank line", "/sesame fix the typo\nin the README\n\nThanks!", run("fix the typo\nin the README")},
+	{"paragraph ends at white space line", "/sesame fix\nit\n \t\nThanks!", run("fix\nit")},
+	{"instruction on next lines", "/sesame\nfix the typo\nin the README", run("fix the typo\nin the README")},
+	{"instruction after blank line is not read", "/sesame\n\nfix the typo", usage("no instruction given")},
+	{"following lines kept as written", "/sesame fix:\n  - the  \"title\"\n  - don't", run("fix:\n  - the  \"title\"\n  - don't")},
+	{"flags on following lines are text", "/sesame fix\n--agent codex", run("fix\n--agent codex")},
+	{"paragraph ends at fence", "/sesame fix this\n```go\nx := 1\n```", run("fix this")},
+	{"paragraph ends at quote", "/sesame fix this\n> quoted", run("fix this")},
+	{"paragraph ends at html comment", "/sesame fix this\n<!-- hidden -->", run("fix this")},
+	{"paragraph ends at next command", "/sesame fix a\n/sesame fix b", run("fix a")},
+	{"indented following line kept", "/sesame fix a\n    /sesame fix b", run("fix a\n    /sesame fix b")},
+	{"trailing spaces trimmed", "/sesame fix a  \nand b  \nc   ", run("fix a\nand b  \nc")},
+	{"words joined with single spaces", "/sesame   fix \t the   typo  ", run("fix the typo")},
+
+	// Help.
+	{"help", "/sesame help", help},
+	{"help upper case", "/SESAME HELP", help},
+	{"help with spaces", "  /sesame   help  ", help},
+	{"help on next line", "/sesame\nhelp", help},
+	{"help with flags", "/sesame help --agent codex", help},
+	{"help with a bad flag", "/sesame help --foo", usage(`unknown flag "--foo"`)},
+	{"help me is an instruction", "/sesame help me fix the login", run("help me fix the login")},
+	{"help with punctuation is an instruction", "/sesame help!", run("help!")},
+	{"help with more lines is an instruction", "/sesame help\nwith the login", run("help\nwith the login")},
+
+	// Flags.
+	{"agent", "/sesame --agent codex fix it", runWith("fix it", "codex", "")},
+	{"agent with equals", "/sesame --agent=codex fix it", runWith("fix it", "codex", "")},
+	{"agent at the end", "/sesame fix it --agent codex", runWith("fix it", "codex", "")},
+	{"agent in the middle", "/sesame fix --agent gemini it", runWith("fix it", "gemini", "")},
+	{"agent case", "/sesame --agent CoPilot fix it", runWith("fix it", "copilot", "")},
+	{"agent quoted", `/sesame --agent "opencode" fix it`, runWith("fix it", "opencode", "")},
+	{"agent quoted after equals", `/sesame --agent='claude' fix it`, runWith("fix it", "claude", "")},
+	{"model", "/sesame --model gpt-5 fix it", runWith("fix it", "", "gpt-5")},
+	{"model with equals", "/sesame --model=gpt-5 fix it", runWith("fix it", "", "gpt-5")},
+	{"model double-quoted", `/sesame --model "gpt 5" fix it`, runWith("fix it", "", "gpt 5")},
+	{"model single-quoted", `/sesame --model 'gpt 5' fix it`, runWith("fix it", "", "gpt 5")},
+	{"model quoted after equals", `/sesame --model="gpt 5" fix it`, runWith("fix it", "", "gpt 5")},
+	{"model escaped space", `/sesame --model gpt\ 5 fix it`, runWith("fix it", "", "gpt 5")},
+	{"model keeps case", "/sesame --model Claude-Opus-4 fix it", runWith("fix it", "", "Claude-Opus-4")},
+	{"both flags", "/sesame --agent codex --model o3 fix it", runWith("fix it", "codex", "o3")},
+	{"both flags after", "/sesame fix it --model=o3 --agent=codex", runWith("fix it", "codex", "o3")},
+	{"flags with apostrophes", "/sesame don't break the user's API --model 'gpt 5'", runWith("don't break the user's API", "", "gpt 5")},
+	{"flags and next lines", "/sesame --agent codex\nfix the typo", runWith("fix the typo", "codex", "")},
+	{"double dash ends flags", "/sesame --agent codex -- make -v print --version", runWith("make -v print --version", "codex", "")},
+	{"double dash first", "/sesame -- --agent codex is a flag", run("--agent codex is a flag")},
+	{"only the first double dash is removed", "/sesame a -- b -- c", run("a b -- c")},
+	{"lone dash is text", "/sesame fix this - it crashes", run("fix this - it crashes")},
+	{"negative number is text", "/sesame set the offset to -1", run("set the offset to -1")},
+	{"dash inside a word is text", "/sesame make it CLI-based", run("make it CLI-based")},
+	{"em dash is text", "/sesame fix this — it crashes", run("fix this — it crashes")},
+
+	// Bad flags.
+	{"unknown flag", "/sesame --foo fix it", usage(`unknown flag "--foo"`)},
+	{"unknown flag with value", "/sesame --foo=bar fix it", usage(`unknown flag "--foo=bar"`)},
+	{"unknown short flag", "/sesame run the tests with -race", usage(`unknown flag "-race"`)},
+	{"short flag", "/sesame -a codex fix it", usage(`unknown flag "-a"`)},
+	{"help flag", "/sesame --help", usage(`unknown flag "--help" (for help, write /sesame help)`)},
+	{"flag names are case-sensitive", "/sesame --Agent codex fix", usage(`unknown flag "--Agent"`)},
+	{"triple dash", "/sesame fix it --- now", usage(`unknown flag "---"`)},
+	{"quoted flag is a flag", `/sesame fix "--foo"`, usage(`unknown flag "--foo"`)},
+	{"long unknown flag is shortened", "/sesame --" + strings.Repeat("x", 60), usage(`unknown flag "--` + strings.Repeat("x", 38) + `…"`)},
+	{"agent without value", "/sesame fix it --agent", usage("flag --agent needs a value")},
+	{"agent followed by flag", "/sesame fix it --agent --model o3", usage("flag --agent needs a value")},
+	{"agent followed by double dash", "/sesame --agent -- fix it", usage("flag --agent needs a value")},
+	{"agent empty after equals", "/sesame --agent= fix it", usage("flag --agent needs a value")},
+	{"agent empty quoted", `/sesame --agent "" fix it`, usage("flag --agent needs a value")},
+	{"model without value", "/sesame fix it --model", usage("flag --model needs a value")},
+	{"model blank", `/sesame --model "  " fix it`, usage("flag --model needs a value")},
+	{"agent repeated", "/sesame --agent codex --agent codex fix", usage("flag --agent is given more than once")},
+	{"model repeated", "/sesame --model=a fix --model b", usage("flag --model is given more than once")},
+	{"unknown agent", "/sesame --agent gpt fix it", usage(`unknown agent "gpt" (known agents: claude, codex, gemini, copilot, opencode)`)},
+	{"flags only", "/sesame --agent codex", usage("no instruction given")},
+	{"flags and double dash only", "/sesame --agent codex --", usage("no instruction given")},
+
+	// Quotes in the instruction.
+	{"double quotes kept", `/sesame fix "the title"`, run(`fix "the title"`)},
+	{"quoted spaces kept", `/sesame rename "a  b" to c`, run(`rename "a  b" to c`)},
+	{"single quotes kept", `/sesame rename 'foo' to 'bar'`, run(`rename 'foo' to 'bar'`)},
+	{"apostrophe", "/sesame don't break the API", run("don't break the API")},
+	{"two apostrophes", "/sesame don't touch the user's data", run("don't touch the user's data")},
+	{"possessive plural", "/sesame fix the users' avatars", run("fix the users' avatars")},
+	{"unbalanced double quote", `/sesame fix the 5" screen layout --agent codex`, runWith(`fix the 5" screen layout`, "codex", "")},
+	{"unbalanced leading apostrophe", "/sesame use '90s colors --model o3", runWith("use '90s colors", "", "o3")},
+	{"unbalanced quote keeps flag value as written", `/sesame fix 5" --model "gpt 5"`, runWith(`fix 5" 5"`, "", `"gpt`)},
+	{"backslashes kept", `/sesame match \d+ in C:\Users\x\`, run(`match \d+ in C:\Users\x\`)},
+	{"backticks kept", "/sesame add a `--verbose` flag", run("add a `--verbose` flag")},
+
+	// Text.
+	{"emoji", "/sesame make the button 🚀 faster 👍🏽", run("make the button 🚀 faster 👍🏽")},
+	{"CJK", "/sesame 修复登录页面的错误", run("修复登录页面的错误")},
+	{"RTL", "/sesame תקן את הבאג בכותרת", run("תקן את הבאג בכותרת")},
+	{"combining marks", "/sesame cafe\u0301 menu", run("cafe\u0301 menu")},
+	{"CRLF", "Hi\r\n/sesame fix the typo\r\nin the header\r\n\r\nThanks", run("fix the typo\nin the header")},
+	{"CR", "/sesame fix a\rand b\r\rno", run("fix a\nand b")},
+	{"CRLF fence", "```\r\n/sesame fix a\r\n```\r\n/sesame fix b\r\n", run("fix b")},
+	{"BOM", "\uFEFF/sesame fix the typo", run("fix the typo")},
+	{"BOM only at the start", "x\n\uFEFF/sesame fix the typo", none},
+	{"at the limit", "/sesame " + strings.Repeat("é", 8000), run(strings.Repeat("é", 8000))},
+	{"over the limit", "/sesame " + strings.Repeat("é", 8001), usage("the instruction is too long: 8001 characters, the limit is 8000")},
+	{"over the limit on more lines", "/sesame " + strings.Repeat("a\n", 4000) + "b", usage("the instruction is too long: 8001 characters, the limit is 8000")},
+}
+
+func TestParse(t *testing.T) {
+	for _, tt := range parseTests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd, ok, err := Parse(tt.body)
+			got := result{Cmd: cmd, OK: ok}
+			if err != nil {
+				var ue *UsageError
+				if !errors.As(err, &ue) {
+					t.Fatalf("Parse() error = %v (%T), want a *UsageError", err, err)
+				}
+				if ue.Error() != ue.Reason {
+					t.Errorf("Error() = %q, want the Reason %q", ue.Error(), ue.Reason)
+				}
+				got.Reason = ue.Reason
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Parse(%q) mismatch (-want +got):\n%s", tt.body, diff)
+			}
+		})
+	}
+}
+
+func TestAgents(t *testing.T) {
+	want := []string{"claude", "codex", "gemini", "copilot", "opencode"}
+	if diff := cmp.Diff(want, Agents()); diff != "" {
+		t.Errorf("Agents() mismatch (-want +got):\n%s", diff)
+	}
+	Agents()[0] = "changed"
+	if got := Agents()[0]; got != "claude" {
+		t.Errorf("Agents()[0] = %q after a caller changed its copy, want claude", got)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	u := Usage()
+	want := []string{"/sesame <instruction>", "--agent NAME", "--model NAME", "/sesame help", "```"}
+	for _, a := range Agents() {
+		want = append(want, "`"+a+"`")
+	}
+	for _, w := range want {
+		if !strings.Contains(u, w) {
+			t.Errorf("Usage() does not mention %q:\n%s", w, u)
+		}
+	}
+	if strings.Contains(u, "′") {
+		t.Errorf("Usage() holds a ′ that should be a backquote:\n%s", u)
+	}
+}
+
+// TestUsageExamples checks that every example in Usage parses.
+func TestUsageExamples(t *testing.T) {
+	_, block, _ := strings.Cut(Usage(), "```\n")
+	block, _, _ = strings.Cut(block, "```")
+	lines := strings.Split(strings.TrimSpace(block), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("Usage() has %d examples, want 2 or more", len(lines))
+	}
+	for _, line := range lines {
+		cmd, ok, err := Parse(line)
+		if !ok || err != nil || cmd.Kind != KindRun {
+			t.Errorf("Parse(%q) = %+v, %v, %v; want a run command", line, cmd, ok, err)
+		}
+	}
+}

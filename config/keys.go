@@ -1,0 +1,74 @@
+package config
+
+// Keys of every setting. A key is also the setting's path in the config file.
+const (
+	// Server and start-up.
+	ServerBaseURL = "server.baseUrl"
+	ServerListen  = "server.listen"
+	AuthSecret    = "auth.secret"
+	EncryptionKey = "encryption.key"
+	DatabaseURL   = "database.url"
+	RedisURL      = "redis.url"
+	LogLevel      = "log.level"
+	LogFormat     = "log.format"
+
+	// GitHub App.
+	GitHubAppID          = "github.appId"
+	GitHubPrivateKey     = "github.privateKey"
+	GitHubPrivateKeyPath = "github.privateKeyPath"
+	GitHubWebhookSecret  = "github.webhookSecret"
+	GitHubAPIURL         = "github.apiUrl"
+
+	// Model for utility tasks (branch names, commit messages, titles).
+	AIAPIKey  = "ai.apiKey"
+	AIBaseURL = "ai.baseUrl"
+	AIModel   = "ai.model"
+
+	// Shared agent credentials.
+	AgentsAnthropicAPIKey      = "agents.anthropicApiKey"
+	AgentsAnthropicBaseURL     = "agents.anthropicBaseUrl"
+	AgentsClaudeCodeOAuthToken = "agents.claudeCodeOauthToken"
+	AgentsOpenAIAPIKey         = "agents.openaiApiKey"
+	AgentsGeminiAPIKey         = "agents.geminiApiKey"
+	AgentsCopilotGitHubToken   = "agents.copilotGithubToken"
+
+	// Sandboxes and tasks.
+	SandboxProvider        = "sandbox.provider"
+	SandboxDockerImage     = "sandbox.docker.image"
+	SandboxSecurityEnabled = "sandbox.security.enabled"
+	TasksBaseDirectory     = "tasks.baseDirectory"
+	TasksMaxDuration       = "tasks.maxDuration"
+	WorkerConcurrency      = "worker.concurrency"
+	QueueReconcileInterval = "queue.reconcileInterval"
+
+	// Git.
+	GitIncludeCoAuthoredBy = "git.includeCoAuthoredBy"
+
+	// Users and sign-in.
+	RegistrationAllowNewUsers            = "registration.allowNewUsers"
+	RegistrationRequireEmailVerification = "registration.requireEmailVerification"
+	OIDCEnabled                          = "oidc.enabled"
+	OIDCProviderID                       = "oidc.providerId"
+	OIDCProviderName                     = "oidc.providerName"
+	OIDCClientID                         = "oidc.clientId"
+	OIDCClientSecret                     = "oidc.clientSecret"
+	OIDCIssuer                           = "oidc.issuer"
+	OIDCAuthorizationURL                 = "oidc.authorizationUrl"
+	OIDCTokenURL                         = "oidc.tokenUrl"
+	OIDCUserInfoURL                      = "oidc.userInfoUrl"
+	OIDCScopes                           = "oidc.scopes"
+	OIDCAllowSignUp                      = "oidc.allowSignUp"
+	GravatarEnabled                      = "gravatar.enabled"
+
+	// Mail.
+	SMTPHost   = "smtp.host"
+	SMTPPort   = "smtp.port"
+	SMTPSecure = "smtp.secure"
+	SMTPUser   = "smtp.user"
+	SMTPPass   = "smtp.pass"
+	SMTPFrom   = "smtp.from"
+
+	// Audit log.
+	AuditEnabled       = "audit.enabled"
+	AuditRetentionDays = "audit.retentionDays"
+)

@@ -1,0 +1,223 @@
+package config
+
+import "slices"
+
+// Type is the kind of value a setting holds.
+type Type string
+
+// Setting types. Every value is kept as text; the type says how it is parsed.
+const (
+	TypeString   Type = "string"
+	TypeBool     Type = "bool"     // true or false (also 1/0, t/f as strconv.ParseBool reads them)
+	TypeInt      Type = "int"      // a non-negative decimal integer
+	TypeDuration Type = "duration" // a positive Go duration such as 30m or 1h30m
+	TypeList     Type = "list"     // comma-separated in env and admin values; a list or a string in the file
+)
+
+// Setting describes one setting. The registry holds one per key; read it with
+// Settings or Lookup.
+type Setting struct {
+	Key         string   // path in the config file, e.g. "registration.allowNewUsers"
+	Env         string   // environment variable that sets and locks it
+	Aliases     []string // other environment variables read, in order, when Env is not set
+	Type        Type     // how the value is parsed
+	Default     string   // value when no layer sets it
+	Secret      bool     // masked by Describe and listed by Secrets
+	Required    bool     // checked by Config.CheckRequired
+	EnvOnly     bool     // only from the environment: never from the file or the admin layer
+	Startup     bool     // needed before the database is reachable: never from the admin layer
+	Choices     []string // the only values accepted, when not empty
+	Description string   // one line for the admin page and config.yaml.example
+}
+
+// FromFile reports whether the config file may set s.
+func (s Setting) FromFile() bool { return !s.EnvOnly }
+
+// FromAdmin reports whether a value saved in the admin UI may set s.
+func (s Setting) FromAdmin() bool { return !s.EnvOnly && !s.Startup }
+
+// EnvNames returns Env followed by Aliases: the variables read, in order.
+func (s Setting) EnvNames() []string {
+	return append([]string{s.Env}, s.Aliases...)
+}
+
+// registry is every setting, grouped by the first part of the key. The order is
+// the order of Settings, Describe and config.yaml.example; keep each group,
+// and each sub-group, in one run.
+var registry = []Setting{
+	// Server and start-up.
+	{Key: ServerBaseURL, Env: "BASE_URL", Type: TypeString, Required: true, EnvOnly: true,
+		Description: "Public URL of this deployment, used in links and sign-in callbacks"},
+	{Key: ServerListen, Env: "LISTEN_ADDR", Type: TypeString, Default: ":8080", Startup: true,
+		Description: "Address the HTTP server listens on"},
+	{Key: AuthSecret, Env: "BETTER_AUTH_SECRET", Type: TypeString, Secret: true, Required: true, EnvOnly: true,
+		Description: "Key that signs and encrypts sign-in sessions, at least 32 characters"},
+	{Key: EncryptionKey, Env: "ENCRYPTION_KEY", Type: TypeString, Secret: true, Required: true, EnvOnly: true,
+		Description: "Key that encrypts stored API keys and tokens, 64 hex characters"},
+	{Key: DatabaseURL, Env: "DATABASE_URL", Type: TypeString, Secret: true, Startup: true,
+		Default:     "postgres://postgres@127.0.0.1:5432/sesame?sslmode=disable",
+		Description: "PostgreSQL connection URL"},
+	{Key: RedisURL, Env: "REDIS_URL", Type: TypeString, Secret: true, Startup: true,
+		Default:     "redis://127.0.0.1:6379/0",
+		Description: "Redis connection URL for the task queue and live task events"},
+	{Key: LogLevel, Env: "LOG_LEVEL", Type: TypeString, Default: "info", Startup: true,
+		Choices:     []string{"debug", "info", "warn", "error"},
+		Description: "Least severe level that is logged: debug, info, warn or error"},
+	{Key: LogFormat, Env: "LOG_FORMAT", Type: TypeString, Default: "text", Startup: true,
+		Choices:     []string{"text", "json"},
+		Description: "Log line format: text or json"},
+
+	// GitHub App.
+	{Key: GitHubAppID, Env: "GITHUB_APP_ID", Type: TypeInt, Default: "0",
+		Description: "Numeric ID of the GitHub App; 0 means no app is configured"},
+	{Key: GitHubPrivateKey, Env: "GITHUB_APP_PRIVATE_KEY", Type: TypeString, Secret: true,
+		Description: "Private key of the GitHub App as PEM text"},
+	{Key: GitHubPrivateKeyPath, Env: "GITHUB_APP_PRIVATE_KEY_PATH", Type: TypeString,
+		Description: "File holding the GitHub App private key, read when the PEM text is not set"},
+	{Key: GitHubWebhookSecret, Env: "GITHUB_WEBHOOK_SECRET", Type: TypeString, Secret: true,
+		Description: "Secret that GitHub signs webhook deliveries with"},
+	{Key: GitHubAPIURL, Env: "GITHUB_API_URL", Type: TypeString, Default: "https://api.github.com/",
+		Description: "GitHub REST API root; change it for GitHub Enterprise Server"},
+
+	// Model for utility tasks.
+	{Key: AIAPIKey, Env: "AI_API_KEY", Aliases: []string{"OPENAI_API_KEY"}, Type: TypeString, Secret: true,
+		Description: "API key of the model that names branches, commits and task titles"},
+	{Key: AIBaseURL, Env: "AI_BASE_URL", Type: TypeString, Default: "https://api.openai.com/v1",
+		Description: "Base URL of the OpenAI-compatible API used for those utility tasks"},
+	{Key: AIModel, Env: "AI_MODEL", Type: TypeString, Default: "gpt-4o-mini",
+		Description: "Model name used for those utility tasks"},
+
+	// Shared agent credentials, used when a user has none of their own.
+	{Key: AgentsAnthropicAPIKey, Env: "ANTHROPIC_API_KEY", Type: TypeString, Secret: true,
+		Description: "Shared Anthropic API key for Claude Code"},
+	{Key: AgentsAnthropicBaseURL, Env: "ANTHROPIC_BASE_URL", Type: TypeString,
+		Description: "Other Anthropic API endpoint for Claude Code; empty means Anthropic's own"},
+	{Key: AgentsClaudeCodeOAuthToken, Env: "CLAUDE_CODE_OAUTH_TOKEN", Type: TypeString, Secret: true,
+		Description: "Shared Claude subscription OAuth token for Claude Code"},
+	{Key: AgentsOpenAIAPIKey, Env: "OPENAI_API_KEY", Type: TypeString, Secret: true,
+		Description: "Shared OpenAI API key for Codex"},
+	{Key: AgentsGeminiAPIKey, Env: "GEMINI_API_KEY", Type: TypeString, Secret: true,
+		Description: "Shared Google API key for Gemini CLI"},
+	{Key: AgentsCopilotGitHubToken, Env: "COPILOT_GITHUB_TOKEN", Aliases: []string{"GH_TOKEN", "GITHUB_TOKEN"},
+		Type: TypeString, Secret: true,
+		Description: "Shared GitHub token for Copilot CLI"},
+
+	// Sandboxes and tasks.
+	{Key: SandboxProvider, Env: "SANDBOX_PROVIDER", Type: TypeString, Default: "local",
+		Choices:     []string{"local", "docker"},
+		Description: "Where tasks run: local (processes on this host) or docker (containers)"},
+	{Key: SandboxDockerImage, Env: "DOCKER_SANDBOX_IMAGE", Type: TypeString,
+		Default:     "ghcr.io/jakejarvis/sesame-sandbox:latest",
+		Description: "Container image for the docker provider"},
+	{Key: SandboxSecurityEnabled, Env: "SANDBOX_SECURITY_ENABLED", Type: TypeBool, Default: "true",
+		Description: "Confine agents' file and network access with OS-level sandboxing"},
+	{Key: TasksBaseDirectory, Env: "TASK_DIR_BASE", Type: TypeString, Default: "/tmp/sesame",
+		Description: "Directory under which each task gets its own workspace"},
+	{Key: TasksMaxDuration, Env: "TASK_MAX_DURATION", Type: TypeDuration, Default: "30m",
+		Description: "Longest a task may run before it is stopped"},
+	{Key: WorkerConcurrency, Env: "WORKER_CONCURRENCY", Type: TypeInt, Default: "10", Startup: true,
+		Description: "Tasks one worker process runs at the same time"},
+	{Key: QueueReconcileInterval, Env: "QUEUE_RECONCILE_INTERVAL", Type: TypeDuration, Default: "10s", Startup: true,
+		Description: "How often the worker enqueues tasks that were stored while Redis was unreachable"},
+
+	// Git.
+	{Key: GitIncludeCoAuthoredBy, Env: "GIT_INCLUDE_CO_AUTHORED_BY", Type: TypeBool, Default: "true",
+		Description: "End agent commits with a Co-authored-by: Sesame trailer"},
+
+	// Users and sign-in.
+	{Key: RegistrationAllowNewUsers, Env: "ALLOW_USER_REGISTRATION", Type: TypeBool, Default: "true",
+		Description: "Let new people create accounts; turned off once the first admin exists"},
+	{Key: RegistrationRequireEmailVerification, Env: "REQUIRE_EMAIL_VERIFICATION", Type: TypeBool, Default: "false",
+		Description: "Make new users confirm their email address (needs SMTP)"},
+	{Key: OIDCEnabled, Env: "OIDC_ENABLED", Type: TypeBool, Default: "false",
+		Description: "Offer sign-in through an OpenID Connect provider"},
+	{Key: OIDCProviderID, Env: "OIDC_PROVIDER_ID", Type: TypeString, Default: "oidc",
+		Description: "Identifier of the OIDC provider, part of its callback URL"},
+	{Key: OIDCProviderName, Env: "OIDC_PROVIDER_NAME", Type: TypeString, Default: "SSO",
+		Description: "Provider name shown on the sign-in button"},
+	{Key: OIDCClientID, Env: "OIDC_CLIENT_ID", Type: TypeString,
+		Description: "OAuth client ID registered at the provider"},
+	{Key: OIDCClientSecret, Env: "OIDC_CLIENT_SECRET", Type: TypeString, Secret: true,
+		Description: "OAuth client secret registered at the provider"},
+	{Key: OIDCIssuer, Env: "OIDC_ISSUER", Type: TypeString,
+		Description: "Issuer URL; the endpoints are discovered from it"},
+	{Key: OIDCAuthorizationURL, Env: "OIDC_AUTHORIZATION_URL", Type: TypeString,
+		Description: "Authorization endpoint, for a provider without discovery"},
+	{Key: OIDCTokenURL, Env: "OIDC_TOKEN_URL", Type: TypeString,
+		Description: "Token endpoint, for a provider without discovery"},
+	{Key: OIDCUserInfoURL, Env: "OIDC_USERINFO_URL", Type: TypeString,
+		Description: "Userinfo endpoint, for a provider without discovery"},
+	{Key: OIDCScopes, Env: "OIDC_SCOPES", Type: TypeList, Default: "openid,profile,email",
+		Description: "Scopes requested from the provider"},
+	{Key: OIDCAllowSignUp, Env: "OIDC_ALLOW_SIGNUP", Type: TypeBool, Default: "true",
+		Description: "Create an account at the first OIDC sign-in of someone unknown"},
+	{Key: GravatarEnabled, Env: "GRAVATAR_ENABLED", Type: TypeBool, Default: "true",
+		Description: "Show Gravatar pictures for users without an avatar of their own"},
+
+	// Mail.
+	{Key: SMTPHost, Env: "SMTP_HOST", Type: TypeString,
+		Description: "Mail server for verification and password-reset messages"},
+	{Key: SMTPPort, Env: "SMTP_PORT", Type: TypeInt, Default: "587",
+		Description: "Mail server port"},
+	{Key: SMTPSecure, Env: "SMTP_SECURE", Type: TypeBool, Default: "false",
+		Description: "Talk to the mail server over TLS"},
+	{Key: SMTPUser, Env: "SMTP_USER", Type: TypeString,
+		Description: "User name for the mail server"},
+	{Key: SMTPPass, Env: "SMTP_PASS", Type: TypeString, Secret: true,
+		Description: "Password for the mail server"},
+	{Key: SMTPFrom, Env: "SMTP_FROM", Type: TypeString,
+		Description: "Sender of outgoing mail, e.g. Sesame <noreply@example.com>"},
+
+	// Audit log.
+	{Key: AuditEnabled, Env: "ENABLE_AUDIT_LOG", Type: TypeBool, Default: "true",
+		Description: "Record sign-ins, credential changes, tasks and admin actions"},
+	{Key: AuditRetentionDays, Env: "AUDIT_RETENTION_DAYS", Type: TypeInt, Default: "90",
+		Description: "Days audit entries are kept; 0 keeps them forever"},
+}
+
+// byKey indexes registry by key.
+var byKey = func() map[string]Setting {
+	m := make(map[string]Setting, len(registry))
+	for _, s := range registry {
+		m[s.Key] = s
+	}
+	return m
+}()
+
+// Settings returns a copy of every setting, grouped by the first part of the
+// key, in a stable order.
+func Settings() []Setting {
+	out := make([]Setting, len(registry))
+	for i, s := range registry {
+		out[i] = s.clone()
+	}
+	return out
+}
+
+// Lookup returns the setting with the given key.
+func Lookup(key string) (Setting, bool) {
+	s, ok := byKey[key]
+	if !ok {
+		return Setting{}, false
+	}
+	return s.clone(), true
+}
+
+func (s Setting) clone() Setting {
+	s.Aliases = slices.Clone(s.Aliases)
+	s.Choices = slices.Clone(s.Choices)
+	return s
+}
+
+// mustSetting returns the setting for key and panics, naming the caller's
+// mistake, when there is none or it is not of type t.
+func mustSetting(key string, t Type) Setting {
+	s, ok := byKey[key]
+	if !ok {
+		panic("config: unknown setting " + key)
+	}
+	if s.Type != t {
+		panic("config: setting " + key + " is of type " + string(s.Type) + ", not " + string(t))
+	}
+	return s
+}

@@ -1,0 +1,252 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// undocumented marks a default the settings page does not state.
+const undocumented = "(undocumented)"
+
+// documented is written out by hand from the product's settings page (and,
+// for the bot's settings, from the design brief). A setting added, renamed or
+// re-defaulted in the registry without updating this list fails the test.
+var documented = []struct {
+	env, key, def string
+}{
+	// Required environment.
+	{"BETTER_AUTH_SECRET", "auth.secret", ""},
+	{"BASE_URL", "server.baseUrl", ""},
+	{"ENCRYPTION_KEY", "encryption.key", ""},
+	// AI provider for utility tasks.
+	{"AI_API_KEY", "ai.apiKey", ""},
+	{"AI_BASE_URL", "ai.baseUrl", "https://api.openai.com/v1"},
+	{"AI_MODEL", "ai.model", "gpt-4o-mini"},
+	// SSO / OIDC.
+	{"OIDC_ENABLED", "oidc.enabled", "false"},
+	{"OIDC_PROVIDER_ID", "oidc.providerId", "oidc"},
+	{"OIDC_PROVIDER_NAME", "oidc.providerName", "SSO"},
+	{"OIDC_CLIENT_ID", "oidc.clientId", ""},
+	{"OIDC_CLIENT_SECRET", "oidc.clientSecret", ""},
+	{"OIDC_ISSUER", "oidc.issuer", ""},
+	{"OIDC_AUTHORIZATION_URL", "oidc.authorizationUrl", ""},
+	{"OIDC_TOKEN_URL", "oidc.tokenUrl", ""},
+	{"OIDC_USERINFO_URL", "oidc.userInfoUrl", ""},
+	{"OIDC_SCOPES", "oidc.scopes", undocumented},
+	{"OIDC_ALLOW_SIGNUP", "oidc.allowSignUp", undocumented},
+	// Sandbox provider and tasks.
+	{"SANDBOX_PROVIDER", "sandbox.provider", "local"},
+	{"TASK_DIR_BASE", "tasks.baseDirectory", "/tmp/sesame"},
+	{"DOCKER_SANDBOX_IMAGE", "sandbox.docker.image", "ghcr.io/jakejarvis/sesame-sandbox:latest"},
+	{"TASK_MAX_DURATION", "tasks.maxDuration", "30m"},
+	{"WORKER_CONCURRENCY", "worker.concurrency", "10"},
+	{"QUEUE_RECONCILE_INTERVAL", "queue.reconcileInterval", "10s"},
+	// User registration.
+	{"ALLOW_USER_REGISTRATION", "registration.allowNewUsers", "true"},
+	{"REQUIRE_EMAIL_VERIFICATION", "registration.requireEmailVerification", "false"},
+	// SMTP.
+	{"SMTP_HOST", "smtp.host", ""},
+	{"SMTP_PORT", "smtp.port", "587"},
+	{"SMTP_SECURE", "smtp.secure", "false"},
+	{"SMTP_USER", "smtp.user", ""},
+	{"SMTP_PASS", "smtp.pass", ""},
+	{"SMTP_FROM", "smtp.from", ""},
+	// Agent API keys.
+	{"ANTHROPIC_API_KEY", "agents.anthropicApiKey", ""},
+	{"ANTHROPIC_BASE_URL", "agents.anthropicBaseUrl", ""},
+	{"CLAUDE_CODE_OAUTH_TOKEN", "agents.claudeCodeOauthToken", ""},
+	{"OPENAI_API_KEY", "agents.openaiApiKey", ""},
+	{"GEMINI_API_KEY", "agents.geminiApiKey", ""},
+	{"COPILOT_GITHUB_TOKEN", "agents.copilotGithubToken", ""},
+	// Sandbox security, audit, git, avatars.
+	{"SANDBOX_SECURITY_ENABLED", "sandbox.security.enabled", "true"},
+	{"ENABLE_AUDIT_LOG", "audit.enabled", "true"},
+	{"AUDIT_RETENTION_DAYS", "audit.retentionDays", "90"},
+	{"GIT_INCLUDE_CO_AUTHORED_BY", "git.includeCoAuthoredBy", "true"},
+	{"GRAVATAR_ENABLED", "gravatar.enabled", "true"},
+	// The bot and its infrastructure.
+	{"GITHUB_APP_ID", "github.appId", undocumented},
+	{"GITHUB_APP_PRIVATE_KEY", "github.privateKey", ""},
+	{"GITHUB_APP_PRIVATE_KEY_PATH", "github.privateKeyPath", ""},
+	{"GITHUB_WEBHOOK_SECRET", "github.webhookSecret", ""},
+	{"GITHUB_API_URL", "github.apiUrl", "https://api.github.com/"},
+	{"DATABASE_URL", "database.url", "postgres://postgres@127.0.0.1:5432/sesame?sslmode=disable"},
+	{"REDIS_URL", "redis.url", "redis://127.0.0.1:6379/0"},
+	{"LISTEN_ADDR", "server.listen", ":8080"},
+	{"LOG_LEVEL", "log.level", "info"},
+	{"LOG_FORMAT", "log.format", "text"},
+}
+
+func TestDocumentedSettings(t *testing.T) {
+	var want, got []string
+	for _, d := range documented {
+		want = append(want, d.key)
+	}
+	for _, s := range Settings() {
+		got = append(got, s.Key)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("registry keys differ from the documented list (-documented +registry):\n%s", diff)
+	}
+	for _, d := range documented {
+		t.Run(d.env, func(t *testing.T) {
+			s, ok := Lookup(d.key)
+			if !ok {
+				t.Fatalf("no setting %s", d.key)
+			}
+			if s.Env != d.env {
+				t.Errorf("%s: Env = %s, want %s", d.key, s.Env, d.env)
+			}
+			if d.def != undocumented && s.Default != d.def {
+				t.Errorf("%s: Default = %q, want %q", d.key, s.Default, d.def)
+			}
+			// The variable really sets the setting.
+			value := sampleValue(s)
+			c, err := Load(Options{Dir: t.TempDir(), Getenv: env(map[string]string{d.env: value})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if src := c.Source(d.key); src != SourceEnv {
+				t.Errorf("%s=%s: Source(%s) = %s, want env", d.env, value, d.key, src)
+			}
+		})
+	}
+}
+
+func TestAliases(t *testing.T) {
+	want := map[string][]string{
+		AIAPIKey:                 {"AI_API_KEY", "OPENAI_API_KEY"},
+		AgentsCopilotGitHubToken: {"COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN"},
+	}
+	got := map[string][]string{}
+	for _, s := range Settings() {
+		if len(s.Aliases) > 0 {
+			got[s.Key] = s.EnvNames()
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("aliases (-want +got):\n%s", diff)
+	}
+}
+
+func TestSecretsAndRequired(t *testing.T) {
+	wantSecret := []string{
+		AIAPIKey, AgentsAnthropicAPIKey, AgentsClaudeCodeOAuthToken, AgentsCopilotGitHubToken,
+		AgentsGeminiAPIKey, AgentsOpenAIAPIKey, AuthSecret, DatabaseURL, EncryptionKey,
+		GitHubPrivateKey, GitHubWebhookSecret, OIDCClientSecret, RedisURL, SMTPPass,
+	}
+	wantRequired := []string{AuthSecret, EncryptionKey, ServerBaseURL}
+	var secret, required, envOnly []string
+	for _, s := range Settings() {
+		if s.Secret {
+			secret = append(secret, s.Key)
+		}
+		if s.Required {
+			required = append(required, s.Key)
+		}
+		if s.EnvOnly {
+			envOnly = append(envOnly, s.Key)
+		}
+	}
+	slices.Sort(wantSecret)
+	slices.Sort(secret)
+	slices.Sort(required)
+	slices.Sort(envOnly)
+	if diff := cmp.Diff(wantSecret, secret); diff != "" {
+		t.Errorf("secret settings (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantRequired, required); diff != "" {
+		t.Errorf("required settings (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantRequired, envOnly); diff != "" {
+		t.Errorf("env-only settings (-want +got):\n%s", diff)
+	}
+	for _, key := range required {
+		if _, ok := requirements[key]; !ok {
+			t.Errorf("required setting %s has no entry in requirements", key)
+		}
+	}
+	if len(requirements) != len(required) {
+		t.Errorf("requirements has %d entries, want %d", len(requirements), len(required))
+	}
+}
+
+// TestRegistryShape checks the invariants the rest of the package relies on.
+func TestRegistryShape(t *testing.T) {
+	keys := map[string]bool{}
+	envs := map[string]string{}
+	closed := map[string]bool{} // group prefixes already left behind
+	var prev []string
+	for _, s := range Settings() {
+		if keys[s.Key] {
+			t.Errorf("duplicate key %s", s.Key)
+		}
+		keys[s.Key] = true
+		if groups[s.Key] {
+			t.Errorf("%s is both a setting and a group", s.Key)
+		}
+		if other, dup := envs[s.Env]; dup {
+			t.Errorf("%s and %s share %s", other, s.Key, s.Env)
+		}
+		envs[s.Env] = s.Key
+		if s.Description == "" || strings.Contains(s.Description, "\n") {
+			t.Errorf("%s: description must be one non-empty line", s.Key)
+		}
+		if v, err := normalize(s, s.Default); err != nil || v != s.Default {
+			t.Errorf("%s: default %q does not normalize to itself: %q, %v", s.Key, s.Default, v, err)
+		}
+		if s.Type == TypeBool || s.Type == TypeInt || s.Type == TypeDuration {
+			if s.Default == "" {
+				t.Errorf("%s: a %s setting needs a default", s.Key, s.Type)
+			}
+		}
+		// Grouped order: once a group is left it never comes back.
+		parts := strings.Split(s.Key, ".")
+		group := parts[:len(parts)-1]
+		for i := range prev {
+			p := strings.Join(prev[:i+1], ".")
+			if i >= len(group) || strings.Join(group[:i+1], ".") != p {
+				closed[p] = true
+			}
+		}
+		for i := range group {
+			if p := strings.Join(group[:i+1], "."); closed[p] {
+				t.Errorf("%s: group %s appears in two places in the registry", s.Key, p)
+			}
+		}
+		prev = group
+	}
+	// Settings returns a copy.
+	a := Settings()
+	a[0].Key = "changed"
+	if Settings()[0].Key == "changed" {
+		t.Error("Settings returned the registry itself")
+	}
+}
+
+// sampleValue returns a valid value for s that differs from its default
+// where possible.
+func sampleValue(s Setting) string {
+	if len(s.Choices) > 0 {
+		return s.Choices[len(s.Choices)-1]
+	}
+	switch s.Type {
+	case TypeBool:
+		if s.Default == "true" {
+			return "false"
+		}
+		return "true"
+	case TypeInt:
+		return "7"
+	case TypeDuration:
+		return "1h"
+	case TypeList:
+		return "a,b"
+	}
+	return "sample-" + s.Env
+}

@@ -1,0 +1,319 @@
+package githubtest
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	docsCreateToken = "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app"
+	tokenLifetime   = time.Hour
+	tokenAlphabet   = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+)
+
+type installation struct {
+	id    int64
+	repos []string          // keys of s.repos, in the order added
+	perms map[string]string // e.g. "issues": "write"
+}
+
+type repository struct {
+	id       int64
+	fullName string // as first given, e.g. "Octo/Hello"
+}
+
+type token struct {
+	installation int64
+	expiresAt    time.Time
+	repos        []string // keys of s.repos the token may use
+	perms        map[string]string
+}
+
+// defaultPermissions are the permissions an installation grants unless
+// SetInstallationPermissions says otherwise.
+func defaultPermissions() map[string]string {
+	return map[string]string{"contents": "write", "issues": "write", "metadata": "read", "pull_requests": "write"}
+}
+
+func repoKey(fullName string) string { return strings.ToLower(fullName) }
+
+// AddInstallation installs the app on repos ("owner/name"); calling it again
+// for the same id adds repos. Repository names are matched without case, as
+// GitHub does.
+func (s *Server) AddInstallation(id int64, repos ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst := s.installations[id]
+	if inst == nil {
+		inst = &installation{id: id, perms: defaultPermissions()}
+		s.installations[id] = inst
+	}
+	for _, name := range repos {
+		k := repoKey(name)
+		if s.repos[k] == nil {
+			s.repos[k] = &repository{id: s.newIDLocked(), fullName: name}
+		}
+		if !slices.Contains(inst.repos, k) {
+			inst.repos = append(inst.repos, k)
+		}
+	}
+}
+
+// SetInstallationPermissions replaces the permissions installation id grants
+// (e.g. {"issues": "read", "metadata": "read"}). Tokens issued later get them.
+func (s *Server) SetInstallationPermissions(id int64, perms map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst := s.installations[id]
+	if inst == nil {
+		panic(fmt.Sprintf("githubtest: SetInstallationPermissions: no installation %d", id))
+	}
+	inst.perms = make(map[string]string, len(perms))
+	for k, v := range perms {
+		inst.perms[k] = v
+	}
+}
+
+// TokensIssued is the number of installation tokens issued so far.
+func (s *Server) TokensIssued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokensIssued
+}
+
+// ExpireTokens makes every token issued so far expired, as if an hour had
+// passed, without moving the clock that JWTs are judged by.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.nowLocked()
+	for _, t := range s.tokens {
+		t.expiresAt = now
+	}
+}
+
+// tokenRequest is the body of POST /app/installations/{id}/access_tokens.
+type tokenRequest struct {
+	Repositories  []string          `json:"repositories"`
+	RepositoryIDs []int64           `json:"repository_ids"`
+	Permissions   map[string]string `json:"permissions"`
+}
+
+type tokenRepoJSON struct {
+	ID       int64    `json:"id"`
+	NodeID   string   `json:"node_id"`
+	Name     string   `json:"name"`
+	FullName string   `json:"full_name"`
+	Private  bool     `json:"private"`
+	Owner    userJSON `json:"owner"`
+	HTMLURL  string   `json:"html_url"`
+	URL      string   `json:"url"`
+}
+
+type tokenJSON struct {
+	Token               string            `json:"token"`
+	ExpiresAt           string            `json:"expires_at"`
+	Permissions         map[string]string `json:"permissions"`
+	RepositorySelection string            `json:"repository_selection"`
+	Repositories        []tokenRepoJSON   `json:"repositories,omitempty"`
+}
+
+// handleCreateToken serves POST /app/installations/{id}/access_tokens.
+func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAppJWT(w, r) {
+		return
+	}
+	var req tokenRequest
+	if err := decodeBody(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, msgProblemsParsing, docsCreateToken)
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+
+	s.mu.Lock()
+	inst := s.installations[id]
+	if inst == nil {
+		s.mu.Unlock()
+		writeNotFound(w, docsCreateToken)
+		return
+	}
+	repos, ok := s.selectReposLocked(inst, req)
+	if !ok {
+		s.mu.Unlock()
+		writeError(w, http.StatusUnprocessableEntity, "There is at least one repository that does not exist or is not accessible to the parent installation.", docsCreateToken)
+		return
+	}
+	perms, ok := selectPermissions(inst.perms, req.Permissions)
+	if !ok {
+		s.mu.Unlock()
+		writeError(w, http.StatusUnprocessableEntity, "The permissions requested are not granted to this installation.", docsCreateToken)
+		return
+	}
+	value := "ghs_" + randomString(36)
+	tok := &token{installation: id, expiresAt: s.nowLocked().Add(tokenLifetime).Truncate(time.Second), repos: repos, perms: perms}
+	s.tokens[value] = tok
+	s.tokensIssued++
+	resp := tokenJSON{Token: value, ExpiresAt: timestamp(tok.expiresAt), Permissions: perms, RepositorySelection: "selected"}
+	if len(req.Repositories) > 0 || len(req.RepositoryIDs) > 0 {
+		for _, k := range repos {
+			resp.Repositories = append(resp.Repositories, s.tokenRepoJSONLocked(r, k))
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+// selectReposLocked returns the repositories a new token may use: those
+// asked for by name or ID, or all of the installation's.
+func (s *Server) selectReposLocked(inst *installation, req tokenRequest) ([]string, bool) {
+	if len(req.Repositories) == 0 && len(req.RepositoryIDs) == 0 {
+		return slices.Clone(inst.repos), true
+	}
+	var out []string
+	add := func(k string) bool {
+		if !slices.Contains(inst.repos, k) {
+			return false
+		}
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+		return true
+	}
+	for _, name := range req.Repositories {
+		// "repositories" holds names without the owner; an installation
+		// belongs to one account, so the name alone finds the repository.
+		found := false
+		for _, k := range inst.repos {
+			if _, n, _ := strings.Cut(k, "/"); n == strings.ToLower(name) {
+				found = add(k)
+			}
+		}
+		if !found {
+			return nil, false
+		}
+	}
+	for _, id := range req.RepositoryIDs {
+		found := false
+		for k, repo := range s.repos {
+			if repo.id == id {
+				found = add(k)
+			}
+		}
+		if !found {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func (s *Server) tokenRepoJSONLocked(r *http.Request, k string) tokenRepoJSON {
+	repo := s.repos[k]
+	owner, name, _ := strings.Cut(repo.fullName, "/")
+	return tokenRepoJSON{
+		ID:       repo.id,
+		NodeID:   nodeID("R_kgDO", repo.id),
+		Name:     name,
+		FullName: repo.fullName,
+		Private:  true,
+		Owner:    s.userJSON(s.apiBase(r), s.userLocked(owner)),
+		HTMLURL:  s.URL + "/" + repo.fullName,
+		URL:      s.apiBase(r) + "/repos/" + repo.fullName,
+	}
+}
+
+// selectPermissions returns the permissions a new token gets: the ones
+// asked for, if the installation grants at least that much, or all of them.
+func selectPermissions(granted, asked map[string]string) (map[string]string, bool) {
+	out := map[string]string{}
+	if len(asked) == 0 {
+		for k, v := range granted {
+			out[k] = v
+		}
+		return out, true
+	}
+	for k, v := range asked {
+		if levelRank(granted[k]) < levelRank(v) || levelRank(v) == 0 {
+			return nil, false
+		}
+		out[k] = v
+	}
+	return out, true
+}
+
+func levelRank(level string) int {
+	switch level {
+	case "read":
+		return 1
+	case "write":
+		return 2
+	case "admin":
+		return 3
+	}
+	return 0
+}
+
+// authorize checks that r carries an issued, unexpired installation token
+// ("token ghs_..." or "Bearer ghs_...") whose installation includes repo and
+// which grants one of perms at level or above. Otherwise it answers as
+// GitHub does (401, 404 or 403) and returns false.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, repo, level string, perms ...string) bool {
+	header := r.Header.Get("Authorization")
+	if header == "" {
+		writeError(w, http.StatusUnauthorized, msgRequiresAuth, docsREST)
+		return false
+	}
+	scheme, cred, _ := strings.Cut(header, " ")
+	s.mu.Lock()
+	tok, valid := s.tokens[cred], false
+	var granted map[string]string
+	var inRepo bool
+	if tok != nil {
+		valid = s.nowLocked().Before(tok.expiresAt)
+		granted = tok.perms
+		inRepo = slices.Contains(tok.repos, repoKey(repo))
+	}
+	s.mu.Unlock()
+
+	if !valid || !(strings.EqualFold(scheme, "token") || strings.EqualFold(scheme, "bearer")) {
+		writeError(w, http.StatusUnauthorized, msgBadCredentials, docsREST)
+		return false
+	}
+	s.setInstallation(r, tok.installation)
+	if !inRepo {
+		writeNotFound(w, docsREST)
+		return false
+	}
+	for _, p := range perms {
+		if levelRank(granted[p]) >= levelRank(level) {
+			return true
+		}
+	}
+	writeError(w, http.StatusForbidden, msgNotAccessible, docsREST)
+	return false
+}
+
+// decodeBody decodes a JSON body; an empty body or "null" leaves v as is.
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = tokenAlphabet[int(b[i])%len(tokenAlphabet)]
+	}
+	return string(b)
+}

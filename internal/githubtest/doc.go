@@ -1,0 +1,24 @@
+// Package githubtest is a GitHub-shaped HTTP server for tests.
+//
+// It is a fake that records state, not a mock that scripts expectations: a
+// test points the real go-github client at Server.URL, drives the code under
+// test, and then asks the server what happened (Comments, Reactions,
+// Requests, TokensIssued). Every answer uses the JSON shapes, status codes
+// and error messages of GitHub's REST API, so the client's decoding and error
+// handling run exactly as they would against api.github.com.
+//
+// The server plays a GitHub App named AppSlug ("sesame-test"): it verifies
+// app JWTs (RS256, signed with PrivateKeyPEM), issues installation tokens
+// ("ghs_..."), and accepts those tokens only for the repositories of their
+// installation. Paths are served both at the root (client.BaseURL = URL+"/")
+// and under "/api/v3/" (go-github's WithEnterpriseURLs(URL, URL)).
+//
+// Typical use:
+//
+//	gh := githubtest.NewServer(t)
+//	gh.AddInstallation(7, "octo/hello")
+//	gh.SetPermission("octo/hello", "alice", "write")
+//	c := gh.AddComment(githubtest.Comment{Repo: "octo/hello", IssueNumber: 1, User: "alice", Body: "/sesame fix this"})
+//	// ... run the bot against gh.URL, signing JWTs with gh.PrivateKeyPEM ...
+//	gh.WaitFor(t, func() bool { return len(gh.Reactions("octo/hello", c.ID)) > 0 }, 5*time.Second)
+package githubtest

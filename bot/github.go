@@ -1,0 +1,106 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/google/go-github/v84/github"
+
+	sesame "github.com/sesame-works/sesame"
+)
+
+// GitHub sends Sesame's replies to GitHub as the app's installation. Its errors carry sesame codes:
+// ENOTFOUND, EFORBIDDEN and EINVALID for answers a retry will not change, EUNAVAILABLE for the rest.
+type GitHub struct {
+	App *App
+}
+
+// Permission returns login's role on repo: "admin", "maintain", "write", "triage", "read" or "none".
+func (g *GitHub) Permission(ctx context.Context, installationID int64, repo, login string) (string, error) {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return "", err
+	}
+	p, _, err := g.App.Client(installationID).Repositories.GetPermissionLevel(ctx, owner, name, login)
+	if err != nil {
+		var resp *github.ErrorResponse
+		if errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusNotFound {
+			return "none", nil // not a user GitHub knows on this repository
+		}
+		return "", classify("get permission of "+login+" on "+repo, err)
+	}
+	// role_name tells maintain from write and triage from read; permission folds them together.
+	if role := p.GetRoleName(); role != "" {
+		return role, nil
+	}
+	return p.GetPermission(), nil
+}
+
+// React adds a reaction (GitHub's names: "eyes", "rocket", "+1", ...) to an issue comment.
+func (g *GitHub) React(ctx context.Context, installationID int64, repo string, commentID int64, content string) error {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return err
+	}
+	_, _, err = g.App.Client(installationID).Reactions.CreateIssueCommentReaction(ctx, owner, name, commentID, content)
+	return classify("react to comment", err)
+}
+
+// CreateComment comments on an issue or pull request and returns the new comment's id.
+func (g *GitHub) CreateComment(ctx context.Context, installationID int64, repo string, issue int, body string) (int64, error) {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return 0, err
+	}
+	c, _, err := g.App.Client(installationID).Issues.CreateComment(ctx, owner, name, issue, &github.IssueComment{Body: &body})
+	if err != nil {
+		return 0, classify("comment on issue", err)
+	}
+	return c.GetID(), nil
+}
+
+// EditComment replaces the body of an issue comment.
+func (g *GitHub) EditComment(ctx context.Context, installationID int64, repo string, commentID int64, body string) error {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return err
+	}
+	_, _, err = g.App.Client(installationID).Issues.EditComment(ctx, owner, name, commentID, &github.IssueComment{Body: &body})
+	return classify("edit comment", err)
+}
+
+func splitRepo(repo string) (owner, name string, err error) {
+	owner, name, ok := strings.Cut(repo, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", sesame.Errorf(sesame.EINVALID, "Repository %q is not of the form owner/name.", repo)
+	}
+	return owner, name, nil
+}
+
+// classify wraps a go-github error with a sesame code that says whether retrying can help.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	code := sesame.EUNAVAILABLE
+	var rate *github.RateLimitError
+	var abuse *github.AbuseRateLimitError
+	var resp *github.ErrorResponse
+	switch {
+	case errors.As(err, &rate), errors.As(err, &abuse):
+		code = sesame.EUNAVAILABLE
+	case errors.As(err, &resp) && resp.Response != nil:
+		switch s := resp.Response.StatusCode; {
+		case s == http.StatusNotFound:
+			code = sesame.ENOTFOUND
+		case s == http.StatusUnauthorized || s == http.StatusForbidden:
+			code = sesame.EFORBIDDEN
+		case s == http.StatusUnprocessableEntity || s == http.StatusBadRequest || s == http.StatusGone:
+			code = sesame.EINVALID
+		}
+	}
+	return fmt.Errorf("%s: %w", op, errors.Join(err, &sesame.Error{Code: code, Message: "GitHub refused the request."}))
+}

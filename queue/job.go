@@ -6,6 +6,7 @@ package queue
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,16 +37,31 @@ func NewTaskRun(taskID string) (*asynq.Task, error) {
 		asynq.TaskID(taskID), asynq.MaxRetry(5), asynq.Timeout(jobTimeout)), nil
 }
 
-// HandleTaskRun adapts run to an asynq handler for TypeTaskRun jobs. A payload that cannot be read is
-// not retried.
-func HandleTaskRun(run func(ctx context.Context, taskID string) error) asynq.HandlerFunc {
+// HandleTaskRun adapts run to an asynq handler for TypeTaskRun jobs. When an attempt fails and no
+// retry will follow (the error is permanent, or it was the last attempt), giveUp is told, so the task
+// can be ended with its reason instead of staying unfinished. A payload that cannot be read is not
+// retried.
+func HandleTaskRun(run func(ctx context.Context, taskID string) error, giveUp func(ctx context.Context, taskID string, err error)) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p TaskRunPayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.TaskID == "" {
 			return fmt.Errorf("read %s payload %q: %v: %w", TypeTaskRun, t.Payload(), err, asynq.SkipRetry)
 		}
-		return run(ctx, p.TaskID)
+		err := run(ctx, p.TaskID)
+		if err != nil && giveUp != nil && lastAttempt(ctx, err) {
+			giveUp(context.WithoutCancel(ctx), p.TaskID, err)
+		}
+		return err
 	}
+}
+
+func lastAttempt(ctx context.Context, err error) bool {
+	if errors.Is(err, asynq.SkipRetry) {
+		return true
+	}
+	retried, ok1 := asynq.GetRetryCount(ctx)
+	maxRetry, ok2 := asynq.GetMaxRetry(ctx)
+	return ok1 && ok2 && retried >= maxRetry
 }
 
 // ErrPermanent marks a job error that a retry cannot mend; wrap it with %w.

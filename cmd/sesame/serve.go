@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sesame-works/sesame/bot"
+	"github.com/sesame-works/sesame/config"
+	"github.com/sesame-works/sesame/postgres"
+	"github.com/sesame-works/sesame/queue"
+	"github.com/sesame-works/sesame/runner"
+)
+
+// Roles of a serve process.
+const (
+	RoleAll    = "all"    // web and worker in one process
+	RoleWeb    = "web"    // HTTP: webhooks, pages, health
+	RoleWorker = "worker" // runs queued tasks and the reconciler
+)
+
+// Main is one running Sesame process, wired by hand. Open builds it, Run serves until the context
+// ends, Close releases what Open acquired. Tests start the same Main.
+type Main struct {
+	Role       string
+	ConfigPath string
+	Getenv     func(string) (string, bool) // nil: the process environment
+	Stderr     io.Writer
+
+	Config *config.Config
+	Logger *slog.Logger
+	DB     *postgres.DB
+	Redis  redis.UniversalClient
+	Queue  *asynq.Client
+
+	Tasks     *postgres.TaskStore
+	Submitter *queue.Submitter
+
+	listener net.Listener
+	http     *http.Server
+	worker   *asynq.Server
+	handler  *asynq.ServeMux
+}
+
+// Open loads the settings, connects to Postgres and Redis, migrates the database and builds the parts
+// the role needs. It fails with a message that says what to fix.
+func (m *Main) Open(ctx context.Context) error {
+	switch m.Role {
+	case RoleAll, RoleWeb, RoleWorker:
+	default:
+		return fmt.Errorf("unknown role %q: use all, web or worker", m.Role)
+	}
+	cfg, err := config.Load(config.Options{Path: m.ConfigPath, Getenv: m.Getenv})
+	if err != nil {
+		return err
+	}
+	if err := cfg.CheckRequired(); err != nil {
+		return err
+	}
+	m.Config = cfg
+	m.Logger = newLogger(m.Stderr, cfg)
+
+	if m.DB, err = postgres.Open(ctx, cfg.String(config.DatabaseURL)); err != nil {
+		return err
+	}
+	if err := m.DB.Migrate(ctx, m.Logger); err != nil {
+		return fmt.Errorf("%w\n(is PostgreSQL running, and does DATABASE_URL name an existing database?)", err)
+	}
+	m.Tasks = postgres.NewTaskStore(m.DB)
+
+	opt, err := redis.ParseURL(cfg.String(config.RedisURL))
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	opt.DialTimeout = 2 * time.Second
+	m.Redis = redis.NewClient(opt)
+	m.Queue = asynq.NewClientFromRedisClient(m.Redis)
+	m.Submitter = &queue.Submitter{Store: m.Tasks, Client: m.Queue, Logger: m.Logger}
+
+	var app *bot.App
+	if cfg.Int(config.GitHubAppID) != 0 {
+		key, err := cfg.GitHubPrivateKey()
+		if err != nil {
+			return err
+		}
+		if app, err = bot.NewApp(int64(cfg.Int(config.GitHubAppID)), key, cfg.String(config.GitHubAPIURL), nil); err != nil {
+			return err
+		}
+	} else {
+		m.Logger.Warn("no GitHub App configured (GITHUB_APP_ID): GitHub comments cannot be answered")
+	}
+
+	if m.Role != RoleWorker {
+		if err := m.openWeb(ctx); err != nil {
+			return err
+		}
+	}
+	if m.Role != RoleWeb {
+		r := &runner.Runner{Store: m.Tasks, BaseURL: cfg.String(config.ServerBaseURL), Logger: m.Logger}
+		if app != nil {
+			r.Forge = &bot.GitHub{App: app}
+		}
+		m.handler = asynq.NewServeMux()
+		m.handler.Handle(queue.TypeTaskRun, queue.HandleTaskRun(r.Run, r.GiveUp))
+		m.worker = queue.NewServer(m.Redis, cfg.Int(config.WorkerConcurrency), m.Logger)
+	}
+	return nil
+}
+
+func (m *Main) openWeb(ctx context.Context) error {
+	gin.SetMode(gin.ReleaseMode)
+	engine := gin.New()
+	engine.Use(gin.Recovery(), requestLogger(m.Logger))
+	engine.GET("/healthz", m.healthz)
+	engine.GET("/readyz", m.readyz)
+	hook := &bot.GitHubWebhook{
+		Secret: []byte(m.Config.String(config.GitHubWebhookSecret)),
+		AppID:  int64(m.Config.Int(config.GitHubAppID)),
+		Tasks:  m.Submitter,
+		Logger: m.Logger,
+	}
+	engine.POST("/webhooks/github", hook.Handle)
+
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", m.Config.String(config.ServerListen))
+	if err != nil {
+		return fmt.Errorf("listen on %s (LISTEN_ADDR): %w", m.Config.String(config.ServerListen), err)
+	}
+	m.listener = ln
+	m.http = &http.Server{
+		Handler:           engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	return nil
+}
+
+// Addr returns the address the web server listens on, or "" for a worker.
+func (m *Main) Addr() string {
+	if m.listener == nil {
+		return ""
+	}
+	return m.listener.Addr().String()
+}
+
+// Run serves until ctx ends or a part fails, then shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	if m.http != nil {
+		m.Logger.Info("web server listening", "addr", m.Addr(), "role", m.Role)
+		g.Go(func() error {
+			if err := m.http.Serve(m.listener); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("web server: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-ctx.Done()
+			shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			return m.http.Shutdown(shutdown)
+		})
+	}
+	if m.worker != nil {
+		m.Logger.Info("worker started", "role", m.Role, "concurrency", m.Config.Int(config.WorkerConcurrency))
+		if err := m.worker.Start(m.handler); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		g.Go(func() error {
+			<-ctx.Done()
+			m.worker.Shutdown()
+			return nil
+		})
+		rec := &queue.Reconciler{Submitter: m.Submitter, Interval: m.Config.Duration(config.QueueReconcileInterval), Logger: m.Logger}
+		g.Go(func() error { return rec.Run(ctx) })
+	}
+	return g.Wait()
+}
+
+// Close releases connections. It is safe after a failed Open.
+func (m *Main) Close() error {
+	if m.listener != nil && m.http == nil {
+		m.listener.Close()
+	}
+	if m.Queue != nil {
+		m.Queue.Close()
+	}
+	if m.Redis != nil {
+		m.Redis.Close()
+	}
+	if m.DB != nil {
+		m.DB.Close()
+	}
+	return nil
+}

@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Sesame server image: a static Go binary on a small Debian base with git (the runner clones, commits
+# and pushes) and CA certificates. Build: docker build -t sesame . ; run with the env vars in README.md.
+
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/sesame ./cmd/sesame
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates git tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --create-home --home-dir /var/lib/sesame sesame \
+ && mkdir -p /tmp/sesame && chown sesame /tmp/sesame
+COPY --from=build /out/sesame /usr/local/bin/sesame
+USER sesame
+WORKDIR /var/lib/sesame
+ENV LISTEN_ADDR=:8080
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s CMD ["sesame", "doctor"]
+ENTRYPOINT ["tini", "--", "sesame"]
+CMD ["serve"]

@@ -1,0 +1,21 @@
+.PHONY: run test bench fuzz lint build
+
+run: ## start Sesame (installs and starts PostgreSQL and Redis when missing)
+	scripts/start
+
+test: ## run every test against real PostgreSQL and Redis
+	scripts/test
+
+build: ## build bin/sesame
+	go build -o bin/sesame ./cmd/sesame
+
+bench: ## webhook ingest latency and throughput at 500 requests per second
+	scripts/test -run '^$$' -bench BenchmarkWebhookIngest -benchtime 10000x ./cmd/sesame
+
+fuzz: ## fuzz the command parser and the webhook handler for 30 s each
+	go test ./command -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	go test ./bot -run '^$$' -fuzz FuzzWebhook -fuzztime 30s
+
+lint: ## gofmt and go vet
+	test -z "$$(gofmt -l .)"
+	go vet ./...

@@ -94,9 +94,10 @@ type TaskStore interface {
 	CreateTask(ctx context.Context, r Request) (t *Task, created bool, err error)
 	// Task returns the task with id, or an ENOTFOUND error.
 	Task(ctx context.Context, id string) (*Task, error)
-	// MarkEnqueued records that the task's job reached the queue.
-	MarkEnqueued(ctx context.Context, id string) error
-	// UnqueuedTasks returns queued tasks created before olderThan whose job never reached the queue.
+	// MarkEnqueued records that the jobs of the tasks with ids are known to be on the queue.
+	MarkEnqueued(ctx context.Context, ids ...string) error
+	// UnqueuedTasks returns queued tasks created before olderThan whose job is not yet known to be on
+	// the queue, oldest first.
 	UnqueuedTasks(ctx context.Context, olderThan time.Time, limit int) ([]*Task, error)
 	// SetStatus moves a task to status with a reason and stores the change as an event. It fails with
 	// ECONFLICT when the task has already reached a final status.

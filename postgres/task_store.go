@@ -85,21 +85,13 @@ func (s *TaskStore) taskBy(ctx context.Context, column, value string) (*sesame.T
 	return t, nil
 }
 
-// MarkEnqueued records that the task's job reached the queue. The write is not waited for on disk:
-// losing it in a crash only makes the reconciler enqueue the task again, which the queue dedupes.
-func (s *TaskStore) MarkEnqueued(ctx context.Context, id string) error {
-	tx, err := s.db.Pool.Begin(ctx)
-	if err != nil {
-		return wrapErr("mark enqueued", err)
+// MarkEnqueued records, in one statement, that the jobs of the tasks with ids are on the queue.
+func (s *TaskStore) MarkEnqueued(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-		return wrapErr("mark enqueued", err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE tasks SET enqueued_at = now() WHERE id = $1 AND enqueued_at IS NULL`, id); err != nil {
-		return wrapErr("mark enqueued", err)
-	}
-	return wrapErr("mark enqueued", tx.Commit(ctx))
+	_, err := s.db.Pool.Exec(ctx, `UPDATE tasks SET enqueued_at = now() WHERE id = ANY($1::uuid[]) AND enqueued_at IS NULL`, ids)
+	return wrapErr("mark enqueued", err)
 }
 
 // UnqueuedTasks returns queued tasks created before olderThan that never reached the queue, oldest first.

@@ -107,7 +107,7 @@ func TestUnqueuedTasksAndMarkEnqueued(t *testing.T) {
 	store := postgres.NewTaskStore(MustOpen(t))
 	a, _, _ := store.CreateTask(ctx, request("a"))
 	b, _, _ := store.CreateTask(ctx, request("b"))
-	if err := store.MarkEnqueued(ctx, a.ID); err != nil {
+	if err := store.MarkEnqueued(ctx, a.ID, a.ID); err != nil {
 		t.Fatal(err)
 	}
 	got, err := store.UnqueuedTasks(ctx, time.Now().Add(time.Second), 10)

@@ -26,6 +26,10 @@ type TaskRunPayload struct {
 // it; this is the outer guard against a handler that never returns.
 const jobTimeout = 2 * time.Hour
 
+// jobRetention keeps a finished job's id in Redis for a while, so a late re-enqueue of the same task
+// (the reconciler, a redelivery) is refused by the queue rather than run again.
+const jobRetention = 24 * time.Hour
+
 // NewTaskRun returns the job for a task. Its asynq task id is the task id, so enqueueing it twice
 // (the request and the reconciler racing) leaves one job.
 func NewTaskRun(taskID string) (*asynq.Task, error) {
@@ -34,7 +38,7 @@ func NewTaskRun(taskID string) (*asynq.Task, error) {
 		return nil, err
 	}
 	return asynq.NewTask(TypeTaskRun, payload,
-		asynq.TaskID(taskID), asynq.MaxRetry(5), asynq.Timeout(jobTimeout)), nil
+		asynq.TaskID(taskID), asynq.MaxRetry(5), asynq.Timeout(jobTimeout), asynq.Retention(jobRetention)), nil
 }
 
 // HandleTaskRun adapts run to an asynq handler for TypeTaskRun jobs. When an attempt fails and no

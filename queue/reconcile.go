@@ -6,8 +6,10 @@ import (
 	"time"
 )
 
-// Reconciler enqueues tasks that were stored but whose job never reached Redis: Redis was down when
-// the request came, or the process died between storing and enqueueing.
+// Reconciler makes sure every stored task has its job in Redis. It offers each queued task not yet
+// confirmed to the queue again: a task whose job is there already is a no-op (the task id is the job
+// id), and one whose job never arrived — Redis was down when the request came, or the process died
+// between storing and enqueueing — is enqueued now. Then it marks them all confirmed in one write.
 type Reconciler struct {
 	Submitter *Submitter
 	Interval  time.Duration // how often to look; default 10s
@@ -35,8 +37,8 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	}
 }
 
-// Once enqueues every task found unqueued and returns how many it enqueued. It stops at the first
-// enqueue that fails, since Redis is then most likely still down.
+// Once confirms every queued task not yet confirmed and returns how many it confirmed. It stops at
+// the first enqueue that fails, since Redis is then most likely still down.
 func (r *Reconciler) Once(ctx context.Context) (int, error) {
 	grace := r.Grace
 	if grace <= 0 {
@@ -44,16 +46,24 @@ func (r *Reconciler) Once(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for {
-		tasks, err := r.Submitter.Store.UnqueuedTasks(ctx, time.Now().Add(-grace), 100)
+		tasks, err := r.Submitter.Store.UnqueuedTasks(ctx, time.Now().Add(-grace), 500)
 		if err != nil || len(tasks) == 0 {
 			return n, err
 		}
+		ids := make([]string, 0, len(tasks))
 		for _, t := range tasks {
 			if err := r.Submitter.Enqueue(ctx, t.ID); err != nil {
-				return n, err
+				if err2 := r.Submitter.Store.MarkEnqueued(ctx, ids...); err2 != nil {
+					r.Logger.Warn("mark tasks enqueued", "err", err2)
+				}
+				return n + len(ids), err
 			}
-			n++
-			r.Logger.Info("reconciler enqueued task", "task_id", t.ID, "delivery_id", t.DeliveryID)
+			ids = append(ids, t.ID)
 		}
+		if err := r.Submitter.Store.MarkEnqueued(ctx, ids...); err != nil {
+			return n, err
+		}
+		n += len(ids)
+		r.Logger.Debug("reconciler confirmed queued tasks", "count", len(ids))
 	}
 }

@@ -26,7 +26,9 @@ type Submitter struct {
 var _ sesame.TaskSubmitter = (*Submitter)(nil)
 
 // Submit stores the task first, then enqueues it. Failing to enqueue is logged, not returned: the
-// task is safe in Postgres and the reconciler enqueues it once Redis answers.
+// task is safe in Postgres and the reconciler enqueues it once Redis answers. Submit does not record
+// the enqueue in Postgres: that second write doubled the request's tail latency, and the reconciler
+// confirms jobs in batches instead.
 func (s *Submitter) Submit(ctx context.Context, r sesame.Request) (*sesame.Task, bool, error) {
 	t, created, err := s.Store.CreateTask(ctx, r)
 	if err != nil || !created {
@@ -39,7 +41,7 @@ func (s *Submitter) Submit(ctx context.Context, r sesame.Request) (*sesame.Task,
 	return t, true, nil
 }
 
-// Enqueue puts the task's job on the queue, at most once, and records that it did.
+// Enqueue puts the task's job on the queue at most once: a job already there (same task id) is success.
 func (s *Submitter) Enqueue(ctx context.Context, taskID string) error {
 	job, err := NewTaskRun(taskID)
 	if err != nil {
@@ -49,10 +51,6 @@ func (s *Submitter) Enqueue(ctx context.Context, taskID string) error {
 	defer cancel()
 	if _, err := s.Client.EnqueueContext(ctx, job); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return fmt.Errorf("enqueue task %s: %w", taskID, err)
-	}
-	// The job is on the queue; failing to record it only means the reconciler will find it again.
-	if err := s.Store.MarkEnqueued(ctx, taskID); err != nil {
-		return fmt.Errorf("mark task %s enqueued: %w", taskID, err)
 	}
 	return nil
 }

@@ -79,12 +79,12 @@ type Task struct {
 
 // TaskEvent is one thing that happened to a task: a change of status, an agent's output, a reply.
 type TaskEvent struct {
-	ID        int64
-	TaskID    string
-	Type      string // "status", "reply", "log", ...
-	Message   string
-	Data      map[string]any
-	CreatedAt time.Time
+	ID        int64          `json:"id"`
+	TaskID    string         `json:"task_id"`
+	Type      string         `json:"type"` // "status", "reply", "agent", "log", ...
+	Message   string         `json:"message"`
+	Data      map[string]any `json:"data,omitempty"`
+	CreatedAt time.Time      `json:"created_at"`
 }
 
 // TaskStore keeps tasks and their events.
@@ -99,13 +99,13 @@ type TaskStore interface {
 	// UnqueuedTasks returns queued tasks created before olderThan whose job is not yet known to be on
 	// the queue, oldest first.
 	UnqueuedTasks(ctx context.Context, olderThan time.Time, limit int) ([]*Task, error)
-	// SetStatus moves a task to status with a reason and stores the change as an event. It fails with
-	// ECONFLICT when the task has already reached a final status.
-	SetStatus(ctx context.Context, id string, status TaskStatus, reason string) error
+	// SetStatus moves a task to status with a reason and stores the change as an event, which it
+	// returns. It fails with ECONFLICT when the task has already reached a final status.
+	SetStatus(ctx context.Context, id string, status TaskStatus, reason string) (TaskEvent, error)
 	// SetProgressComment remembers the reply that the task edits in place.
 	SetProgressComment(ctx context.Context, id string, commentID int64) error
-	// AddEvent stores an event of a task.
-	AddEvent(ctx context.Context, e TaskEvent) error
+	// AddEvent stores an event of a task and returns it with its id and time.
+	AddEvent(ctx context.Context, e TaskEvent) (TaskEvent, error)
 	// Events returns a task's events in the order they happened.
 	Events(ctx context.Context, taskID string) ([]TaskEvent, error)
 }

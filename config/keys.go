@@ -39,6 +39,7 @@ const (
 	TasksBaseDirectory     = "tasks.baseDirectory"
 	TasksMaxDuration       = "tasks.maxDuration"
 	WorkerConcurrency      = "worker.concurrency"
+	AgentsInstallDir       = "agents.installDir"
 	QueueReconcileInterval = "queue.reconcileInterval"
 
 	// Git.

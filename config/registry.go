@@ -88,6 +88,8 @@ var registry = []Setting{
 		Description: "Model name used for those utility tasks"},
 
 	// Shared agent credentials, used when a user has none of their own.
+	{Key: AgentsInstallDir, Env: "AGENTS_DIR", Type: TypeString, Startup: true,
+		Description: "Folder where scripts/install-agents put the agent CLIs ({dir}/{agent}/node_modules/.bin); empty looks them up on PATH"},
 	{Key: AgentsAnthropicAPIKey, Env: "ANTHROPIC_API_KEY", Type: TypeString, Secret: true,
 		Description: "Shared Anthropic API key for Claude Code"},
 	{Key: AgentsAnthropicBaseURL, Env: "ANTHROPIC_BASE_URL", Type: TypeString,

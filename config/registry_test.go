@@ -42,6 +42,7 @@ var documented = []struct {
 	{"TASK_DIR_BASE", "tasks.baseDirectory", "/tmp/sesame"},
 	{"DOCKER_SANDBOX_IMAGE", "sandbox.docker.image", "ghcr.io/jakejarvis/sesame-sandbox:latest"},
 	{"TASK_MAX_DURATION", "tasks.maxDuration", "30m"},
+	{"AGENTS_DIR", "agents.installDir", ""},
 	{"WORKER_CONCURRENCY", "worker.concurrency", "10"},
 	{"QUEUE_RECONCILE_INTERVAL", "queue.reconcileInterval", "10s"},
 	// User registration.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -107,26 +106,27 @@ func (s *TaskStore) UnqueuedTasks(ctx context.Context, olderThan time.Time, limi
 }
 
 // SetStatus moves a task that has not ended to status, and stores the change as an event.
-func (s *TaskStore) SetStatus(ctx context.Context, id string, status sesame.TaskStatus, reason string) error {
-	data, _ := json.Marshal(map[string]string{"status": string(status), "reason": reason})
-	tag, err := s.db.Pool.Exec(ctx, `
+func (s *TaskStore) SetStatus(ctx context.Context, id string, status sesame.TaskStatus, reason string) (sesame.TaskEvent, error) {
+	e := sesame.TaskEvent{TaskID: id, Type: "status", Message: string(status),
+		Data: map[string]any{"status": string(status), "reason": reason}}
+	err := s.db.Pool.QueryRow(ctx, `
 		WITH t AS (
 			UPDATE tasks SET status = $2, reason = $3, updated_at = now()
 			WHERE id = $1 AND status NOT IN ('completed', 'failed', 'stopped')
 			RETURNING id, updated_at
 		)
 		INSERT INTO task_events (task_id, type, message, data, created_at)
-		SELECT id, 'status', $2, $4, updated_at FROM t`, id, status, reason, data)
-	if err != nil {
-		return wrapErr("set task status", err)
-	}
-	if tag.RowsAffected() == 0 {
+		SELECT id, 'status', $2, $4, updated_at FROM t
+		RETURNING id, created_at`, id, status, reason, e.Data).Scan(&e.ID, &e.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
 		if _, err := s.Task(ctx, id); err != nil {
-			return err
+			return e, err
 		}
-		return sesame.Errorf(sesame.ECONFLICT, "The task has already ended.")
+		return e, sesame.Errorf(sesame.ECONFLICT, "The task has already ended.")
+	} else if err != nil {
+		return e, wrapErr("set task status", err)
 	}
-	return nil
+	return e, nil
 }
 
 // SetProgressComment remembers the comment the task edits as it moves on.
@@ -136,13 +136,13 @@ func (s *TaskStore) SetProgressComment(ctx context.Context, id string, commentID
 }
 
 // AddEvent stores an event of a task.
-func (s *TaskStore) AddEvent(ctx context.Context, e sesame.TaskEvent) error {
+func (s *TaskStore) AddEvent(ctx context.Context, e sesame.TaskEvent) (sesame.TaskEvent, error) {
 	if e.Data == nil {
 		e.Data = map[string]any{}
 	}
-	_, err := s.db.Pool.Exec(ctx, `INSERT INTO task_events (task_id, type, message, data) VALUES ($1, $2, $3, $4)`,
-		e.TaskID, e.Type, e.Message, e.Data)
-	return wrapErr("insert task event", err)
+	err := s.db.Pool.QueryRow(ctx, `INSERT INTO task_events (task_id, type, message, data) VALUES ($1, $2, $3, $4)
+		RETURNING id, created_at`, e.TaskID, e.Type, e.Message, e.Data).Scan(&e.ID, &e.CreatedAt)
+	return e, wrapErr("insert task event", err)
 }
 
 // Events returns a task's events in the order they were stored.

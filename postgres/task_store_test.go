@@ -126,13 +126,13 @@ func TestSetStatusRefusesEndedTask(t *testing.T) {
 	ctx := context.Background()
 	store := postgres.NewTaskStore(MustOpen(t))
 	task, _, _ := store.CreateTask(ctx, request("x"))
-	if err := store.SetStatus(ctx, task.ID, sesame.StatusPreparing, ""); err != nil {
+	if _, err := store.SetStatus(ctx, task.ID, sesame.StatusPreparing, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.SetStatus(ctx, task.ID, sesame.StatusFailed, "no permission"); err != nil {
+	if _, err := store.SetStatus(ctx, task.ID, sesame.StatusFailed, "no permission"); err != nil {
 		t.Fatal(err)
 	}
-	err := store.SetStatus(ctx, task.ID, sesame.StatusRunning, "")
+	_, err := store.SetStatus(ctx, task.ID, sesame.StatusRunning, "")
 	if sesame.ErrorCode(err) != sesame.ECONFLICT {
 		t.Fatalf("SetStatus on failed task = %v, want conflict", err)
 	}
@@ -151,7 +151,7 @@ func TestSetStatusRefusesEndedTask(t *testing.T) {
 	if _, err := store.Task(ctx, "not-a-uuid"); sesame.ErrorCode(err) != sesame.ENOTFOUND {
 		t.Errorf("Task(bad id) = %v, want not found", err)
 	}
-	if err := store.SetStatus(ctx, "018f0000-0000-7000-8000-000000000000", sesame.StatusRunning, ""); sesame.ErrorCode(err) != sesame.ENOTFOUND {
+	if _, err := store.SetStatus(ctx, "018f0000-0000-7000-8000-000000000000", sesame.StatusRunning, ""); sesame.ErrorCode(err) != sesame.ENOTFOUND {
 		t.Errorf("SetStatus(unknown) = %v, want not found", err)
 	}
 }

@@ -1,0 +1,63 @@
+// Package events records what happens to a task: each event is masked, stored in Postgres (kept, the
+// record a finished task's page shows) and published on Redis (live, for viewers on any web node).
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+
+	sesame "github.com/sesame-works/sesame"
+	"github.com/sesame-works/sesame/mask"
+)
+
+// Channel returns the Redis pub/sub channel carrying a task's live events.
+func Channel(taskID string) string { return "sesame:task:" + taskID + ":events" }
+
+// Recorder stores and publishes task events.
+type Recorder struct {
+	Store  sesame.TaskStore
+	Redis  redis.UniversalClient // nil: stored only
+	Masker *mask.Masker
+	Logger *slog.Logger
+}
+
+// Add masks e, stores it and publishes it. A failure to publish is logged, not returned: the event is
+// kept, and a viewer that reconnects reads it from the store.
+func (r *Recorder) Add(ctx context.Context, e sesame.TaskEvent) (sesame.TaskEvent, error) {
+	e.Message = r.Masker.String(e.Message)
+	if e.Data != nil {
+		e.Data = r.Masker.Value(e.Data).(map[string]any)
+	}
+	stored, err := r.Store.AddEvent(ctx, e)
+	if err != nil {
+		return e, err
+	}
+	r.publish(ctx, stored)
+	return stored, nil
+}
+
+// SetStatus moves the task to status (reason masked) and publishes the change.
+func (r *Recorder) SetStatus(ctx context.Context, taskID string, status sesame.TaskStatus, reason string) error {
+	e, err := r.Store.SetStatus(ctx, taskID, status, r.Masker.String(reason))
+	if err != nil {
+		return err
+	}
+	r.publish(ctx, e)
+	return nil
+}
+
+func (r *Recorder) publish(ctx context.Context, e sesame.TaskEvent) {
+	if r.Redis == nil {
+		return
+	}
+	b, err := json.Marshal(e)
+	if err == nil {
+		err = r.Redis.Publish(ctx, Channel(e.TaskID), b).Err()
+	}
+	if err != nil {
+		r.Logger.Warn("publish task event", "task_id", e.TaskID, "event_id", e.ID, "err", err)
+	}
+}

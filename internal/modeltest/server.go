@@ -1,0 +1,208 @@
+// Package modeltest is a scripted model server for tests: it speaks the Anthropic Messages API, streamed,
+// the way Claude Code calls it, and answers each agent turn with the next step of a script (a text, a
+// tool call, an HTTP error, or silence). Point a real agent CLI at Server.URL to test it offline.
+package modeltest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Step is one model turn of the script.
+type Step struct {
+	Text      string // assistant text; the final answer when there is no tool
+	ToolName  string // tool to call, e.g. "Write", "Bash", "Edit"
+	ToolInput any    // the tool's input, marshalled to JSON, e.g. map[string]any{"file_path": abs, "content": c}
+	Status    int    // non-zero: answer this HTTP status with Anthropic's error JSON instead
+	Hang      bool   // never answer, until the client goes away or the server closes
+}
+
+// Write is a step that calls Claude Code's Write tool. Its file_path must be absolute.
+func Write(path, content string) Step {
+	return Step{ToolName: "Write", ToolInput: map[string]any{"file_path": path, "content": content}}
+}
+
+// Bash is a step that calls Claude Code's Bash tool.
+func Bash(command string) Step {
+	return Step{ToolName: "Bash", ToolInput: map[string]any{"command": command, "description": "Run a command"}}
+}
+
+// Edit is a step that calls Claude Code's Edit tool. Its file_path must be absolute.
+func Edit(path, oldString, newString string) Step {
+	return Step{ToolName: "Edit", ToolInput: map[string]any{"file_path": path, "old_string": oldString,
+		"new_string": newString}}
+}
+
+// Request is one request the server received.
+type Request struct {
+	Time    time.Time
+	Method  string
+	Path    string
+	Query   string
+	Headers http.Header // X-Api-Key is "set" or "missing", Authorization (when sent) "set": never a secret
+	Body    []byte
+	Step    int // index of the script step that answered it; -1 when the script was not used
+}
+
+// Server is a scripted Anthropic Messages API on 127.0.0.1.
+//
+// Every POST /v1/messages that carries tools is an agent turn and gets the next step, in order; once
+// the script is used up it gets the final text "done". Other requests never consume a step: HEAD (the
+// CLI probes the base URL) gets 200, a message request without tools (a title or summary) gets a short
+// text, /v1/messages/count_tokens gets a count, anything else a 404 in Anthropic's error JSON.
+type Server struct {
+	URL string
+
+	srv     *httptest.Server
+	closing chan struct{}
+	once    sync.Once
+
+	mu    sync.Mutex
+	steps []Step
+	next  int
+	reqs  []Request
+}
+
+// NewServer starts a server that answers with steps; it is closed when the test ends.
+func NewServer(t testing.TB, steps ...Step) *Server {
+	t.Helper()
+	s := &Server{steps: steps, closing: make(chan struct{})}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close answers hanging requests and shuts the server down. It is safe to call twice.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		close(s.closing)
+		s.srv.CloseClientConnections()
+		s.srv.Close()
+	})
+}
+
+// Requests returns the requests received so far, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.reqs...)
+}
+
+// messagesRequest is the part of a Messages API request body the server looks at.
+type messagesRequest struct {
+	Model  string            `json:"model"`
+	Stream bool              `json:"stream"`
+	Tools  []json.RawMessage `json:"tools"`
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rec := Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		Headers: redact(r.Header), Body: body, Step: -1}
+
+	var req messagesRequest
+	isMessages := r.Method == http.MethodPost && r.URL.Path == "/v1/messages"
+	if isMessages {
+		if err := json.Unmarshal(body, &req); err != nil {
+			s.record(rec)
+			writeError(w, http.StatusBadRequest, "req_modeltest_bad_json")
+			return
+		}
+	}
+	step := Step{Text: "done"}
+	switch {
+	case isMessages && len(req.Tools) > 0:
+		s.mu.Lock()
+		if s.next < len(s.steps) {
+			step, rec.Step = s.steps[s.next], s.next
+			s.next++
+		}
+		s.mu.Unlock()
+	case isMessages:
+		step = Step{Text: "Scripted task"}
+	}
+	n := s.record(rec)
+	requestID := fmt.Sprintf("req_modeltest_%d", n)
+
+	switch {
+	case r.Method == http.MethodHead:
+		w.WriteHeader(http.StatusOK)
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/messages/count_tokens":
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]int{"input_tokens": tokens(body)})
+	case !isMessages:
+		writeError(w, http.StatusNotFound, requestID)
+	case step.Hang:
+		select {
+		case <-r.Context().Done():
+		case <-s.closing:
+		}
+	case step.Status != 0:
+		writeError(w, step.Status, requestID)
+	default:
+		model := req.Model
+		if model == "" {
+			model = "claude-modeltest"
+		}
+		t := turn{MsgID: fmt.Sprintf("msg_modeltest_%d", n), Model: model,
+			ToolID: fmt.Sprintf("toolu_modeltest_%d", n), InputTokens: tokens(body), Step: step}
+		s.answer(w, req.Stream, t, requestID)
+	}
+}
+
+// answer writes t as a stream or, when the request did not ask for one, as one JSON message.
+func (s *Server) answer(w http.ResponseWriter, stream bool, t turn, requestID string) {
+	input, err := toolInput(t.Step) // a bad ToolInput fails before anything is sent
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, requestID)
+		return
+	}
+	t.OutputTokens = 1 + (len(t.Step.Text)+len(input))/4
+	w.Header().Set("Request-Id", requestID)
+	if !stream {
+		msg, err := message(t)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, requestID)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(msg)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	_ = writeStream(w, t)
+}
+
+// record appends rec to the log and returns its 1-based sequence number.
+func (s *Server) record(rec Request) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reqs = append(s.reqs, rec)
+	return len(s.reqs)
+}
+
+// tokens estimates the input tokens of a request body: about four bytes a token.
+func tokens(body []byte) int {
+	return max(1, len(body)/4)
+}
+
+func redact(h http.Header) http.Header {
+	h = h.Clone()
+	if h.Get("X-Api-Key") != "" {
+		h.Set("X-Api-Key", "set")
+	} else {
+		h.Set("X-Api-Key", "missing")
+	}
+	if h.Get("Authorization") != "" {
+		h.Set("Authorization", "set")
+	}
+	return h
+}

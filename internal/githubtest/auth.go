@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,8 +27,25 @@ type installation struct {
 }
 
 type repository struct {
-	id       int64
-	fullName string // as first given, e.g. "Octo/Hello"
+	id        int64
+	fullName  string // as first given, e.g. "Octo/Hello"
+	createdAt time.Time
+	pushedAt  time.Time
+
+	gitDir string     // bare repository made by CreateRepo, else ""
+	pushMu sync.Mutex // serializes receive-packs, so each sees its own updates
+	pushes []string   // refs updated by pushes, in order
+	pulls  []*pullState
+}
+
+// repoLocked returns the repository fullName, registering it if needed.
+func (s *Server) repoLocked(fullName string) *repository {
+	k := repoKey(fullName)
+	if s.repos[k] == nil {
+		now := s.nowLocked().Truncate(time.Second)
+		s.repos[k] = &repository{id: s.newIDLocked(), fullName: fullName, createdAt: now, pushedAt: now}
+	}
+	return s.repos[k]
 }
 
 type token struct {
@@ -58,9 +76,7 @@ func (s *Server) AddInstallation(id int64, repos ...string) {
 	}
 	for _, name := range repos {
 		k := repoKey(name)
-		if s.repos[k] == nil {
-			s.repos[k] = &repository{id: s.newIDLocked(), fullName: name}
-		}
+		s.repoLocked(name)
 		if !slices.Contains(inst.repos, k) {
 			inst.repos = append(inst.repos, k)
 		}

@@ -13,6 +13,13 @@
 // installation. Paths are served both at the root (client.BaseURL = URL+"/")
 // and under "/api/v3/" (go-github's WithEnterpriseURLs(URL, URL)).
 //
+// CreateRepo makes a repository a real bare git repository that git clones,
+// fetches and pushes over smart HTTP at GitURL (URL/owner/name.git, through
+// git http-backend), authenticated as GitHub does for apps: HTTP Basic with
+// an installation token as the password. Pushes, RefExists and the bare
+// repository's path show what was pushed; POST .../pulls validates head and
+// base against it, and PullRequests lists what was opened.
+//
 // Typical use:
 //
 //	gh := githubtest.NewServer(t)

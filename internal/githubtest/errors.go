@@ -36,7 +36,7 @@ type apiError struct {
 type fieldError struct {
 	Resource string `json:"resource"`
 	Code     string `json:"code"`
-	Field    string `json:"field"`
+	Field    string `json:"field,omitempty"`
 	Message  string `json:"message,omitempty"`
 }
 
@@ -57,11 +57,11 @@ func writeError(w http.ResponseWriter, status int, message, docURL string) {
 	writeJSON(w, status, apiError{Message: message, DocumentationURL: docURL, Status: strconv.Itoa(status)})
 }
 
-// writeValidation writes a 422 "Validation Failed" with one field error.
-func writeValidation(w http.ResponseWriter, docURL string, fe fieldError) {
+// writeValidation writes a 422 "Validation Failed" with the field errors.
+func writeValidation(w http.ResponseWriter, docURL string, fes ...fieldError) {
 	writeJSON(w, http.StatusUnprocessableEntity, apiError{
 		Message:          msgValidation,
-		Errors:           []fieldError{fe},
+		Errors:           fes,
 		DocumentationURL: docURL,
 		Status:           strconv.Itoa(http.StatusUnprocessableEntity),
 	})

@@ -166,3 +166,13 @@ func isEmptyJSON(v any) bool {
 	}
 	return false
 }
+
+// tokenFor issues an installation token through Apps.CreateInstallationToken.
+func tokenFor(t *testing.T, s *githubtest.Server, installationID int64) string {
+	t.Helper()
+	tok, _, err := newClient(t, s, appJWT(t, s)).Apps.CreateInstallationToken(context.Background(), installationID, nil)
+	if err != nil {
+		t.Fatalf("CreateInstallationToken(%d): %v", installationID, err)
+	}
+	return tok.GetToken()
+}

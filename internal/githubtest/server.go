@@ -58,7 +58,7 @@ type Request struct {
 	Path         string // without the "/api/v3" prefix
 	Enterprise   bool   // sent under "/api/v3"
 	Query        string // raw query string
-	Body         string
+	Body         string // empty for git's smart HTTP requests, which are binary
 	Auth         string // "Bearer", "token", "Basic" or "" (no header)
 	Installation int64  // installation whose token authenticated it, else 0
 	Status       int    // status code of the answer
@@ -113,6 +113,11 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /repos/{owner}/{repo}/issues/comments/{id}", s.handleGetComment)
 	s.mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.handleEditComment)
 	s.mux.HandleFunc("POST /repos/{owner}/{repo}/issues/comments/{id}/reactions", s.handleCreateReaction)
+	s.mux.HandleFunc("GET /repos/{owner}/{repo}", s.handleGetRepo)
+	s.mux.HandleFunc("POST /repos/{owner}/{repo}/pulls", s.handleCreatePull)
+	s.mux.HandleFunc("GET /{owner}/{repo}/info/refs", s.handleGit)
+	s.mux.HandleFunc("POST /{owner}/{repo}/git-upload-pack", s.handleGit)
+	s.mux.HandleFunc("POST /{owner}/{repo}/git-receive-pack", s.handleGit)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeNotFound(w, docsREST) })
 }
 
@@ -127,8 +132,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.URL.RawPath = ""
 	}
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 25<<20))
+	git := isGitPath(r.URL.Path)
+	limit := int64(25 << 20) // GitHub's limit for a REST request body
+	if git {
+		limit = 2 << 30 // GitHub's limit for a push
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, limit))
+	// The body is now in memory: give it a length, as a chunked request
+	// (git sends large packs so) is one net/http/cgi refuses to pass on.
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	r.TransferEncoding = nil
+	recorded := string(body)
+	if git {
+		recorded = "" // pkt-lines and packs: binary, and large
+	}
 	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 
 	s.reqMu.Lock()
@@ -138,7 +156,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Path:       r.URL.Path,
 		Enterprise: info.prefix != "",
 		Query:      r.URL.RawQuery,
-		Body:       string(body),
+		Body:       recorded,
 		Auth:       scheme,
 	})
 	f, fail := s.takeFailureLocked(r.Method, r.URL.Path)

@@ -1,0 +1,242 @@
+package gitops
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The workspace benchmarks: a repository of 50,001 files and 5,000 commits
+// (benchrepo_test.go) served over smart HTTP. Run with
+//
+//	go test ./gitops -run '^$' -bench . -benchtime 5x
+//
+// The first run generates the repository (~40 s) and caches it under
+// os.TempDir(). Each strategy's time includes the Sync that every task does
+// (here, one that finds nothing new); the metrics split it up, in seconds.
+// Workspace removal is outside the timer (the runner does it after the task)
+// and reported as remove-s.
+
+const benchToken = "ghs_benchTOKEN"
+
+func BenchmarkCheckout(b *testing.B) {
+	if testing.Short() {
+		b.Skip("generates a repository of 50,000 files")
+	}
+	repo := benchRepo(b)
+	srv := newGitServerAt(b, filepath.Dir(filepath.Dir(repo)), benchToken)
+	url := srv.repoURL("bench", "big")
+	ctx := context.Background()
+
+	// One mirror per setting of Spare, made once.
+	caches := map[bool]*Cache{}
+	mirrors := map[bool]string{}
+	for _, spare := range []bool{false, true} {
+		c := &Cache{Dir: b.TempDir(), Spare: spare}
+		start := time.Now()
+		m, err := c.Sync(ctx, url, benchToken)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("first Sync (clone --bare over HTTP), spare=%v: %v", spare, time.Since(start).Round(time.Millisecond))
+		caches[spare], mirrors[spare] = c, m
+		b.Cleanup(func() { waitSpares(b, c.Dir) })
+	}
+	waitSpares(b, caches[true].Dir)
+
+	// The strategy Checkout uses, with and without spares.
+	for _, spare := range []bool{true, false} {
+		name := map[bool]string{true: "Checkout/spare", false: "Checkout/no-spare"}[spare]
+		b.Run(name, func(b *testing.B) {
+			c, mirror := caches[spare], mirrors[spare]
+			benchStrategy(b, c, url, func(dir, branch string) error {
+				return Checkout(ctx, mirror, dir, url, "main", branch)
+			}, func(string) { waitSpares(b, c.Dir) })
+		})
+	}
+
+	// The alternatives, with git commands as one would write them.
+	c, mirror := caches[false], mirrors[false]
+	for _, workers := range []string{"1", "2", "4"} {
+		b.Run("clone-shared/workers="+workers, func(b *testing.B) {
+			benchStrategy(b, c, url, func(dir, branch string) error {
+				if err := benchGit("", "clone", "--quiet", "--shared", "--no-checkout", mirror, dir); err != nil {
+					return err
+				}
+				return benchGit(dir, "-c", "checkout.workers="+workers, "-c", "checkout.thresholdForParallelism=1",
+					"checkout", "--quiet", "-b", branch, "origin/main")
+			}, nil)
+		})
+	}
+	b.Run("worktree-add", func(b *testing.B) {
+		benchStrategy(b, c, url, func(dir, branch string) error {
+			return benchGit(mirror, "worktree", "add", "--quiet", "-b", branch, dir, "main")
+		}, func(dir string) {
+			os.RemoveAll(dir)
+			benchGit(mirror, "worktree", "prune")
+			for _, br := range benchBranches(mirror) {
+				benchGit(mirror, "branch", "--quiet", "-D", br)
+			}
+		})
+	})
+	b.Run("hardlink-template", func(b *testing.B) {
+		// A checked-out template beside the mirror, hard-linked into place:
+		// rejected (shared inodes), measured for the record.
+		tmpl := filepath.Join(b.TempDir(), "template")
+		if err := build(ctx, mirror, tmpl, strings.TrimSpace(benchOut(mirror, "rev-parse", "main"))); err != nil {
+			b.Fatal(err)
+		}
+		benchStrategy(b, c, url, func(dir, branch string) error {
+			if out, err := exec.Command("cp", "-al", tmpl, dir).CombinedOutput(); err != nil {
+				return fmt.Errorf("cp -al: %v: %s", err, out)
+			}
+			// A hard link changes the inode's ctime: refresh the index without it.
+			if err := benchGit(dir, "-c", "core.trustctime=false", "update-index", "-q", "--refresh"); err != nil {
+				return err
+			}
+			return benchGit(dir, "checkout", "--quiet", "-b", branch)
+		}, nil)
+	})
+	b.Run("clone-over-http", func(b *testing.B) {
+		benchStrategy(b, nil, url, func(dir, branch string) error {
+			_, err := gitRun{args: []string{"clone", "--quiet", "-c", "checkout.workers=1", url, dir}, token: benchToken}.run(ctx)
+			if err != nil {
+				return err
+			}
+			return benchGit(dir, "checkout", "--quiet", "-b", branch)
+		}, nil)
+	})
+}
+
+// benchStrategy times a Sync of c (none if c is nil) and then prepare, once
+// per iteration, into a fresh folder. The first workspace is checked: on
+// its branch, git status clean. after, if set, runs outside the timer.
+func benchStrategy(b *testing.B, c *Cache, url string, prepare func(dir, branch string) error, after func(dir string)) {
+	ctx := context.Background()
+	tasks := b.TempDir()
+	var syncT, prepT, rmT time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		dir := filepath.Join(tasks, fmt.Sprint(i), "repo")
+		branch := fmt.Sprintf("sesame/bench-%d-%d", i, time.Now().UnixNano())
+		if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		if c != nil {
+			if _, err := c.Sync(ctx, url, benchToken); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t1 := time.Now()
+		if err := prepare(dir, branch); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		syncT += t1.Sub(t0)
+		prepT += t2.Sub(t1)
+
+		b.StopTimer()
+		if i == 0 {
+			if got := strings.TrimSpace(benchOut(dir, "symbolic-ref", "HEAD")); got != "refs/heads/"+branch {
+				b.Fatalf("HEAD -> %q, want refs/heads/%s", got, branch)
+			}
+			if st := benchOut(dir, "status", "--porcelain"); st != "" {
+				b.Fatalf("git status after checkout: %.500s", st)
+			}
+		}
+		if after != nil {
+			after(dir)
+		}
+		t3 := time.Now()
+		if err := os.RemoveAll(dir); err != nil {
+			b.Fatal(err)
+		}
+		rmT += time.Since(t3)
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(syncT.Seconds()/n, "sync-s")
+	b.ReportMetric(prepT.Seconds()/n, "checkout-s")
+	b.ReportMetric((syncT+prepT).Seconds()/n, "total-s")
+	b.ReportMetric(rmT.Seconds()/n, "remove-s")
+}
+
+// BenchmarkCommit: go-git staging every change and committing in the
+// 50,000-file workspace, three files changed and one added; then Stat.
+func BenchmarkCommit(b *testing.B) {
+	if testing.Short() {
+		b.Skip("generates a repository of 50,000 files")
+	}
+	repo := benchRepo(b)
+	srv := newGitServerAt(b, filepath.Dir(filepath.Dir(repo)), benchToken)
+	url := srv.repoURL("bench", "big")
+	ctx := context.Background()
+	c := &Cache{Dir: b.TempDir()}
+	mirror, err := c.Sync(ctx, url, benchToken)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := filepath.Join(b.TempDir(), "repo")
+	if err := Checkout(ctx, mirror, dir, url, "main", "sesame/bench-commit"); err != nil {
+		b.Fatal(err)
+	}
+	base := strings.TrimSpace(benchOut(dir, "rev-parse", "HEAD"))
+	var commitT, statT time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		if err := benchGit(dir, "reset", "--quiet", "--hard", base); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // past the index's timestamp, as an agent's edits are
+		for _, p := range []string{"a000/b00/f0.txt", "a100/b10/f5.txt", "a199/b24/f9.txt", "new/file.txt"} {
+			os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755)
+			if err := os.WriteFile(filepath.Join(dir, p), []byte(fmt.Sprintf("changed %d\n", i)), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		_, changed, err := Commit(dir, Signature{Name: "Bench", Email: "bench@example.com"}, "Bench", true)
+		if err != nil || !changed {
+			b.Fatalf("Commit: %v %v", changed, err)
+		}
+		t1 := time.Now()
+		files, _, _, err := Stat(ctx, dir, "main")
+		if err != nil || files != 4 {
+			b.Fatalf("Stat: %d %v", files, err)
+		}
+		commitT += t1.Sub(t0)
+		statT += time.Since(t1)
+	}
+	b.ReportMetric(commitT.Seconds()/float64(b.N), "commit-s")
+	b.ReportMetric(statT.Seconds()/float64(b.N), "stat-s")
+}
+
+func benchGit(dir string, args ...string) error {
+	_, err := runTestGit(context.Background(), dir, args...)
+	return err
+}
+
+func benchOut(dir string, args ...string) string {
+	out, err := runTestGit(context.Background(), dir, args...)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return out
+}
+
+// benchBranches lists the sesame/* branches of repo.
+func benchBranches(repo string) []string {
+	out := benchOut(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/sesame/")
+	if out == "" || strings.HasPrefix(out, "error") {
+		return nil
+	}
+	return strings.Split(out, "\n")
+}

@@ -104,3 +104,37 @@ func classify(op string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", op, errors.Join(err, &sesame.Error{Code: code, Message: "GitHub refused the request."}))
 }
+
+// Repository returns where to clone repo from and its default branch.
+func (g *GitHub) Repository(ctx context.Context, installationID int64, repo string) (sesame.Repository, error) {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return sesame.Repository{}, err
+	}
+	r, _, err := g.App.Client(installationID).Repositories.Get(ctx, owner, name)
+	if err != nil {
+		return sesame.Repository{}, classify("get repository "+repo, err)
+	}
+	return sesame.Repository{CloneURL: r.GetCloneURL(), DefaultBranch: r.GetDefaultBranch()}, nil
+}
+
+// GitToken returns the installation token, for git fetch and push by the runner.
+func (g *GitHub) GitToken(ctx context.Context, installationID int64) (string, error) {
+	tok, err := g.App.Token(ctx, installationID)
+	return tok, classify("installation token", err)
+}
+
+// CreatePullRequest opens a pull request and returns its number and web URL.
+func (g *GitHub) CreatePullRequest(ctx context.Context, installationID int64, repo string, pr sesame.PullRequest) (int, string, error) {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return 0, "", err
+	}
+	created, _, err := g.App.Client(installationID).PullRequests.Create(ctx, owner, name, &github.NewPullRequest{
+		Title: &pr.Title, Body: &pr.Body, Head: &pr.Head, Base: &pr.Base, MaintainerCanModify: github.Ptr(true),
+	})
+	if err != nil {
+		return 0, "", classify("open pull request", err)
+	}
+	return created.GetNumber(), created.GetHTMLURL(), nil
+}

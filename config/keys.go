@@ -39,6 +39,7 @@ const (
 	TasksBaseDirectory     = "tasks.baseDirectory"
 	TasksMaxDuration       = "tasks.maxDuration"
 	WorkerConcurrency      = "worker.concurrency"
+	WorkerPollInterval     = "worker.pollInterval"
 	AgentsInstallDir       = "agents.installDir"
 	QueueReconcileInterval = "queue.reconcileInterval"
 

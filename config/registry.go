@@ -119,6 +119,8 @@ var registry = []Setting{
 		Description: "Longest a task may run before it is stopped"},
 	{Key: WorkerConcurrency, Env: "WORKER_CONCURRENCY", Type: TypeInt, Default: "10", Startup: true,
 		Description: "Tasks one worker process runs at the same time"},
+	{Key: WorkerPollInterval, Env: "WORKER_POLL_INTERVAL", Type: TypeDuration, Default: "50ms", Startup: true,
+		Description: "How often an idle worker asks Redis for new tasks; lower starts tasks sooner, higher loads Redis less"},
 	{Key: QueueReconcileInterval, Env: "QUEUE_RECONCILE_INTERVAL", Type: TypeDuration, Default: "10s", Startup: true,
 		Description: "How often the worker enqueues tasks that were stored while Redis was unreachable"},
 

@@ -44,6 +44,7 @@ var documented = []struct {
 	{"TASK_MAX_DURATION", "tasks.maxDuration", "30m"},
 	{"AGENTS_DIR", "agents.installDir", ""},
 	{"WORKER_CONCURRENCY", "worker.concurrency", "10"},
+	{"WORKER_POLL_INTERVAL", "worker.pollInterval", "50ms"},
 	{"QUEUE_RECONCILE_INTERVAL", "queue.reconcileInterval", "10s"},
 	// User registration.
 	{"ALLOW_USER_REGISTRATION", "registration.allowNewUsers", "true"},

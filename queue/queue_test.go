@@ -40,7 +40,7 @@ func TestWorkerRunsJobsAndGivesUpOnPermanentErrors(t *testing.T) {
 		defer mu.Unlock()
 		gaveUp[id] = err
 	}
-	srv := queue.NewServer(rdb, 2, logger)
+	srv := queue.NewServer(rdb, 2, 50*time.Millisecond, logger)
 	mux := asynq.NewServeMux()
 	mux.Handle(queue.TypeTaskRun, queue.HandleTaskRun(run, giveUp))
 	if err := srv.Start(mux); err != nil {

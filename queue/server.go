@@ -10,14 +10,15 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// NewServer returns an asynq worker server on rdb that runs up to concurrency jobs at once and logs
-// through logger.
-func NewServer(rdb redis.UniversalClient, concurrency int, logger *slog.Logger) *asynq.Server {
+// NewServer returns an asynq worker server on rdb that runs up to concurrency jobs at once, looks for
+// new jobs every poll when idle (asynq polls rather than blocks), and logs through logger.
+func NewServer(rdb redis.UniversalClient, concurrency int, poll time.Duration, logger *slog.Logger) *asynq.Server {
 	return asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:     concurrency,
-		Logger:          slogAdapter{logger},
-		LogLevel:        asynq.InfoLevel,
-		ShutdownTimeout: 30 * time.Second,
+		Concurrency:       concurrency,
+		TaskCheckInterval: poll,
+		Logger:            slogAdapter{logger},
+		LogLevel:          asynq.InfoLevel,
+		ShutdownTimeout:   30 * time.Second,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			retried, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)

@@ -3,6 +3,9 @@ package runner
 import (
 	"fmt"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/command"
@@ -11,7 +14,7 @@ import (
 func progressReply(t *sesame.Task, taskURL string) string {
 	agent := t.Agent
 	if agent == "" {
-		agent = command.Agents()[0]
+		agent = DefaultAgent
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "👀 **Sesame is on it.**\n\n")
@@ -23,9 +26,7 @@ func progressReply(t *sesame.Task, taskURL string) string {
 	return b.String()
 }
 
-func helpReply() string {
-	return command.Usage()
-}
+func helpReply() string { return command.Usage() }
 
 func usageReply(reason string) string {
 	return fmt.Sprintf("⚠️ Sesame could not read that command: %s\n\n%s", reason, command.Usage())
@@ -36,6 +37,78 @@ func deniedReply(login, repo, role string) string {
 		"and you have %s access. Ask a maintainer to run the command for you.", login, repo, role)
 }
 
-func failedReply(reason, taskURL string) string {
-	return fmt.Sprintf("❌ **Sesame could not finish this task.** %s\n\n[See the task](%s).", reason, taskURL)
+// resultReply is the progress comment's final text.
+func resultReply(t *sesame.Task, o outcome, taskURL string) string {
+	var b strings.Builder
+	switch {
+	case o.prURL != "":
+		fmt.Fprintf(&b, "🚀 **Sesame opened #%d.**\n\n", o.prNumber)
+	case o.noChanges:
+		fmt.Fprintf(&b, "🤷 **Sesame finished without changing anything**, so there is no pull request.\n\n")
+	case o.status == sesame.StatusStopped:
+		fmt.Fprintf(&b, "⏹️ **Sesame stopped this task.** %s\n\n", o.reason)
+	default:
+		fmt.Fprintf(&b, "❌ **Sesame could not finish this task.** %s\n\n", o.reason)
+	}
+	if s := strings.TrimSpace(o.summary); s != "" {
+		fmt.Fprintf(&b, "%s\n\n", quote(truncate(s, 4000)))
+	}
+	fmt.Fprintf(&b, "<sub>%s · [task log](%s)</sub>", runFacts(o), taskURL)
+	return b.String()
+}
+
+// prBody describes the pull request: what was asked, by whom, what the agent said, and what it took.
+func prBody(t *sesame.Task, o outcome, taskURL string) string {
+	var b strings.Builder
+	if s := strings.TrimSpace(o.summary); s != "" {
+		fmt.Fprintf(&b, "%s\n\n", truncate(s, 20000))
+	}
+	if t.IsPullRequest {
+		fmt.Fprintf(&b, "Requested in #%d", t.IssueNumber)
+	} else {
+		fmt.Fprintf(&b, "Fixes #%d", t.IssueNumber)
+	}
+	fmt.Fprintf(&b, " by @%s:\n\n%s\n\n", t.Requester, quote(t.Instruction))
+	fmt.Fprintf(&b, "---\n<sub>Written by Sesame · [task %s](%s) · %s</sub>\n", t.ID, taskURL, runFacts(o))
+	return b.String()
+}
+
+func runFacts(o outcome) string {
+	facts := []string{"agent `" + o.agent + "`"}
+	if o.model != "" {
+		facts = append(facts, "model `"+o.model+"`")
+	}
+	if o.duration > 0 {
+		facts = append(facts, o.duration.Round(time.Second).String())
+	}
+	if n := o.usage.InputTokens + o.usage.OutputTokens; n > 0 {
+		facts = append(facts, fmt.Sprintf("%d tokens in, %d out", o.usage.InputTokens, o.usage.OutputTokens))
+	}
+	if o.usage.CostUSD > 0 {
+		facts = append(facts, fmt.Sprintf("$%.4f", o.usage.CostUSD))
+	}
+	return strings.Join(facts, " · ")
+}
+
+// commitMessage names the request in the commit.
+func commitMessage(t *sesame.Task, taskURL string) string {
+	return fmt.Sprintf("%s\n\nRequested by @%s in %s#%d.\nSesame task: %s", title(t.Instruction), t.Requester, t.Repo, t.IssueNumber, taskURL)
+}
+
+// title is the instruction's first line, cut to fit a commit subject or a pull request title.
+func title(instruction string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(instruction), "\n")
+	line = strings.TrimSpace(line)
+	if r := []rune(line); len(r) > 72 {
+		line = strings.TrimSpace(string(r[:71])) + "…"
+	}
+	if line == "" {
+		return "Changes requested through Sesame"
+	}
+	r, size := utf8.DecodeRuneInString(line)
+	return string(unicode.ToUpper(r)) + line[size:]
+}
+
+func quote(s string) string {
+	return "> " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n> ")
 }

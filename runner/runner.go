@@ -1,16 +1,21 @@
-// Package runner carries one task from the queue to its end: it authorizes the requester, acknowledges
-// the request, and (in later stages) prepares the workspace, runs the agent in its sandbox, commits,
-// pushes and opens the pull request. It reaches GitHub through the small Forge interface it declares,
-// never through the bot package.
+// Package runner carries one task from the queue to its end: it authorizes the requester,
+// acknowledges the request, prepares the workspace, runs the agent in its sandbox, commits, pushes,
+// opens the pull request and tells the requester. It reaches GitHub through the small Forge interface
+// it declares, never through the bot package.
 package runner
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	sesame "github.com/sesame-works/sesame"
+	"github.com/sesame-works/sesame/events"
+	"github.com/sesame-works/sesame/gitops"
+	"github.com/sesame-works/sesame/mask"
 	"github.com/sesame-works/sesame/queue"
+	"github.com/sesame-works/sesame/sandbox"
 )
 
 // Forge is what the runner needs from a code host. Errors carry sesame codes: ENOTFOUND, EFORBIDDEN
@@ -24,14 +29,34 @@ type Forge interface {
 	CreateComment(ctx context.Context, installationID int64, repo string, issue int, body string) (int64, error)
 	// EditComment replaces a comment's body.
 	EditComment(ctx context.Context, installationID int64, repo string, commentID int64, body string) error
+	// Repository returns where to clone repo from and its default branch.
+	Repository(ctx context.Context, installationID int64, repo string) (sesame.Repository, error)
+	// GitToken returns a token that may fetch and push repo's contents. It is used by the runner only.
+	GitToken(ctx context.Context, installationID int64) (string, error)
+	// CreatePullRequest opens a pull request and returns its number and web URL.
+	CreatePullRequest(ctx context.Context, installationID int64, repo string, pr sesame.PullRequest) (int, string, error)
 }
 
 // Runner runs tasks.
 type Runner struct {
-	Store   sesame.TaskStore
-	Forge   Forge
-	BaseURL string // Sesame's public URL, for links to a task's page
-	Logger  *slog.Logger
+	Store    sesame.TaskStore
+	Events   *events.Recorder
+	Forge    Forge // nil: no GitHub App configured
+	Sandbox  sandbox.Provider
+	Mirrors  *gitops.Cache
+	Agents   Agents
+	Masker   *mask.Masker
+	Settings Settings
+	BaseURL  string // Sesame's public URL, for links to a task's page
+	Logger   *slog.Logger
+}
+
+// Settings are the task settings the runner reads at the start of each task.
+type Settings struct {
+	BaseDirectory string        // {TASK_DIR_BASE}: one folder per task
+	MaxDuration   time.Duration // the longest an agent may run
+	CoAuthoredBy  bool          // add the Co-authored-by trailer
+	KeepWorkspace bool          // keep the task's folder after it ends (debugging)
 }
 
 // Run carries the task with id as far as it can go. It is safe to run again after a crash or a retry:
@@ -68,93 +93,77 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 		return r.end(ctx, t, sesame.StatusFailed, "The command could not be read: "+t.Instruction)
 	}
 
-	allowed, role, err := r.authorize(ctx, t)
-	if err != nil {
-		return retryable(err)
-	}
-	if !allowed {
-		log.Info("requester may not run tasks", "requester", t.Requester, "role", role)
-		if err := r.replyOnce(ctx, t, deniedReply(t.Requester, t.Repo, role)); err != nil {
+	if t.Status == sesame.StatusQueued {
+		allowed, role, err := r.authorize(ctx, t)
+		if err != nil {
 			return retryable(err)
 		}
-		return r.end(ctx, t, sesame.StatusFailed, fmt.Sprintf("@%s has %s access to %s; running Sesame takes write access.", t.Requester, role, t.Repo))
+		if !allowed {
+			log.Info("requester may not run tasks", "requester", t.Requester, "role", role)
+			if err := r.replyOnce(ctx, t, deniedReply(t.Requester, t.Repo, role)); err != nil {
+				return retryable(err)
+			}
+			return r.end(ctx, t, sesame.StatusFailed, fmt.Sprintf("@%s has %s access to %s; running Sesame takes write access.", t.Requester, role, t.Repo))
+		}
+		if err := r.acknowledge(ctx, t); err != nil {
+			return retryable(err)
+		}
+		log.Info("task acknowledged", "progress_comment_id", t.ProgressCommentID)
+	} else if t.Status != sesame.StatusPreparing {
+		// The process running it died mid-way: its sandbox is gone and a half-done push must not be
+		// trusted, so the task ends here rather than running the agent a second time.
+		reason := "Sesame restarted while this task was " + string(t.Status) + "; ask again to retry."
+		r.finish(ctx, t, outcome{status: sesame.StatusFailed, reason: reason})
+		return nil
 	}
-	if err := r.acknowledge(ctx, t); err != nil {
-		return retryable(err)
+	if r.Sandbox == nil || r.Agents == nil || r.Mirrors == nil {
+		r.finish(ctx, t, outcome{status: sesame.StatusFailed, reason: "This Sesame server cannot run agents (no sandbox or agents configured)."})
+		return nil
 	}
-	log.Info("task acknowledged", "progress_comment_id", t.ProgressCommentID)
+	r.finish(ctx, t, r.execute(ctx, t, log))
 	return nil
 }
 
 // GiveUp ends a task whose job failed for good: the task is failed with the reason, and the progress
 // comment, when there is one, says so. Replying is best effort: GitHub may be what failed.
 func (r *Runner) GiveUp(ctx context.Context, id string, cause error) {
-	log := r.Logger.With("task_id", id)
 	t, err := r.Store.Task(ctx, id)
 	if err != nil || t.Status.Final() {
 		return
 	}
-	reason := "Sesame gave up on this task: " + sesame.ErrorMessage(cause)
-	log.Error("giving up on task", "err", cause)
-	if err := r.end(ctx, t, sesame.StatusFailed, reason); err != nil {
-		log.Error("mark task failed", "err", err)
-		return
-	}
-	if t.ProgressCommentID != 0 && r.Forge != nil {
-		if err := r.Forge.EditComment(ctx, t.InstallationID, t.Repo, t.ProgressCommentID, failedReply(reason, r.taskURL(t.ID))); err != nil {
-			log.Warn("tell the requester the task failed", "err", err)
-		}
-	}
+	r.Logger.Error("giving up on task", "task_id", id, "err", cause)
+	r.finish(ctx, t, outcome{status: sesame.StatusFailed, reason: "Sesame gave up on this task: " + sesame.ErrorMessage(cause)})
 }
 
-// authorize reports whether the requester may run tasks on the repository: write, maintain or admin.
-func (r *Runner) authorize(ctx context.Context, t *sesame.Task) (bool, string, error) {
-	role, err := r.Forge.Permission(ctx, t.InstallationID, t.Repo, t.Requester)
-	if err != nil {
-		return false, "", err
-	}
-	switch role {
-	case "admin", "maintain", "write":
-		return true, role, nil
-	}
-	return false, role, nil
-}
-
-// acknowledge shows the requester that Sesame took the request: 👀 on their comment and a progress
-// comment that later stages edit in place.
-func (r *Runner) acknowledge(ctx context.Context, t *sesame.Task) error {
-	if err := r.Forge.React(ctx, t.InstallationID, t.Repo, t.CommentID, "eyes"); err != nil {
-		return err
-	}
-	if err := r.replyOnce(ctx, t, progressReply(t, r.taskURL(t.ID))); err != nil {
-		return err
-	}
-	return r.Store.SetStatus(ctx, t.ID, sesame.StatusPreparing, "")
-}
-
-// replyOnce posts body as the task's progress comment unless one was already posted, and remembers it.
-func (r *Runner) replyOnce(ctx context.Context, t *sesame.Task, body string) error {
-	if t.ProgressCommentID != 0 {
-		return nil
-	}
-	id, err := r.Forge.CreateComment(ctx, t.InstallationID, t.Repo, t.IssueNumber, body)
-	if err != nil {
-		return err
-	}
-	t.ProgressCommentID = id
-	if err := r.Store.SetProgressComment(ctx, t.ID, id); err != nil {
-		return err
-	}
-	return r.Store.AddEvent(ctx, sesame.TaskEvent{TaskID: t.ID, Type: "reply", Message: "progress comment posted",
-		Data: map[string]any{"comment_id": id}})
-}
-
+// end moves t to a final status without touching its reply.
 func (r *Runner) end(ctx context.Context, t *sesame.Task, status sesame.TaskStatus, reason string) error {
-	err := r.Store.SetStatus(ctx, t.ID, status, reason)
+	err := r.setStatus(ctx, t, status, reason)
 	if sesame.ErrorCode(err) == sesame.ECONFLICT {
 		return nil // ended meanwhile (stopped, or a concurrent attempt): nothing left to do
 	}
 	return err
+}
+
+func (r *Runner) setStatus(ctx context.Context, t *sesame.Task, status sesame.TaskStatus, reason string) error {
+	if err := r.recorder().SetStatus(ctx, t.ID, status, reason); err != nil {
+		return err
+	}
+	t.Status, t.Reason = status, reason
+	return nil
+}
+
+func (r *Runner) recorder() *events.Recorder {
+	if r.Events != nil {
+		return r.Events
+	}
+	return &events.Recorder{Store: r.Store, Masker: r.masker(), Logger: r.Logger}
+}
+
+func (r *Runner) masker() *mask.Masker {
+	if r.Masker != nil {
+		return r.Masker
+	}
+	return mask.New()
 }
 
 func (r *Runner) taskURL(id string) string { return r.BaseURL + "/tasks/" + id }

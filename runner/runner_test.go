@@ -97,12 +97,29 @@ func TestRunAcknowledgesWriter(t *testing.T) {
 				t.Errorf("reactions = %v, want [eyes]", got)
 			}
 			replies := h.replies()
-			if len(replies) != 1 || !strings.Contains(replies[0].Body, "https://sesame.example.com/tasks/"+task.ID) {
+			if len(replies) != 1 || !strings.Contains(replies[0].Body, "/tasks/"+task.ID) {
 				t.Fatalf("replies = %+v, want one progress comment linking the task", replies)
 			}
 			got := h.reload(t, task.ID)
-			if got.Status != sesame.StatusPreparing || got.ProgressCommentID != replies[0].ID {
-				t.Errorf("task = %s, progress comment %d; want preparing with comment %d", got.Status, got.ProgressCommentID, replies[0].ID)
+			if got.ProgressCommentID != replies[0].ID {
+				t.Errorf("progress comment %d, want %d", got.ProgressCommentID, replies[0].ID)
+			}
+			// This runner has no sandbox: after the acknowledgement the task ends, saying why, in the same comment.
+			if got.Status != sesame.StatusFailed || !strings.Contains(got.Reason, "cannot run agents") {
+				t.Errorf("task = %s %q, want failed for want of a sandbox", got.Status, got.Reason)
+			}
+			if !strings.Contains(h.replies()[0].Body, "cannot run agents") {
+				t.Errorf("progress comment not edited to the failure: %s", h.replies()[0].Body)
+			}
+			events, _ := h.store.Events(context.Background(), task.ID)
+			var statuses []string
+			for _, e := range events {
+				if e.Type == "status" {
+					statuses = append(statuses, e.Message)
+				}
+			}
+			if strings.Join(statuses, ",") != "queued,preparing,failed" {
+				t.Errorf("status events %v, want queued,preparing,failed", statuses)
 			}
 			// A retry of the same job posts nothing new.
 			if err := h.runner.Run(context.Background(), task.ID); err != nil {

@@ -169,6 +169,19 @@ func deliver(t *testing.T, p *process, delivery string, body []byte) (int, map[s
 	return resp.StatusCode, out
 }
 
+// postedComments returns the bodies of the comments Sesame posted, as posted (before any edit).
+func postedComments(gh *githubtest.Server) []string {
+	var out []string
+	for _, r := range gh.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/comments") && r.Status == http.StatusCreated {
+			var c struct{ Body string }
+			json.Unmarshal([]byte(r.Body), &c)
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
+
 // replies returns the comments Sesame posted.
 func replies(gh *githubtest.Server) []githubtest.Comment {
 	var out []githubtest.Comment
@@ -208,10 +221,14 @@ func TestEndToEndCommentIsAcknowledged(t *testing.T) {
 	}
 	taskID := resp["task_id"]
 	waitFor(t, "the progress comment", func() bool { return len(replies(gh)) == 1 })
-	c := replies(gh)[0]
+	// The comment as first posted (the runner edits it later; this server has no repository to work on).
+	posted := postedComments(gh)
+	if len(posted) != 1 {
+		t.Fatalf("%d comments posted, want 1", len(posted))
+	}
 	for _, want := range []string{"Sesame is on it", taskID, "https://sesame.example.com/tasks/" + taskID} {
-		if !strings.Contains(c.Body, want) {
-			t.Errorf("progress comment lacks %q:\n%s", want, c.Body)
+		if !strings.Contains(posted[0], want) {
+			t.Errorf("progress comment lacks %q:\n%s", want, posted[0])
 		}
 	}
 	if got := gh.Reactions(repo, commentID); len(got) != 1 || got[0] != "eyes" {

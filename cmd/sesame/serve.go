@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -17,9 +19,14 @@ import (
 
 	"github.com/sesame-works/sesame/bot"
 	"github.com/sesame-works/sesame/config"
+	"github.com/sesame-works/sesame/events"
+	"github.com/sesame-works/sesame/gitops"
+	"github.com/sesame-works/sesame/mask"
 	"github.com/sesame-works/sesame/postgres"
 	"github.com/sesame-works/sesame/queue"
 	"github.com/sesame-works/sesame/runner"
+	"github.com/sesame-works/sesame/sandbox"
+	"github.com/sesame-works/sesame/sandbox/local"
 )
 
 // Roles of a serve process.
@@ -106,13 +113,13 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	if m.Role != RoleWeb {
-		r := &runner.Runner{Store: m.Tasks, BaseURL: cfg.String(config.ServerBaseURL), Logger: m.Logger}
-		if app != nil {
-			r.Forge = &bot.GitHub{App: app}
+		r, err := m.newRunner(app)
+		if err != nil {
+			return err
 		}
 		m.handler = asynq.NewServeMux()
 		m.handler.Handle(queue.TypeTaskRun, queue.HandleTaskRun(r.Run, r.GiveUp))
-		m.worker = queue.NewServer(m.Redis, cfg.Int(config.WorkerConcurrency), m.Logger)
+		m.worker = queue.NewServer(m.Redis, cfg.Int(config.WorkerConcurrency), cfg.Duration(config.WorkerPollInterval), m.Logger)
 	}
 	return nil
 }
@@ -202,4 +209,46 @@ func (m *Main) Close() error {
 		m.DB.Close()
 	}
 	return nil
+}
+
+var _ runner.Forge = (*bot.GitHub)(nil)
+
+// newRunner wires the runner: its stores, sandbox, mirrors, agents and the masker fed with every
+// secret this server knows.
+func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
+	cfg := m.Config
+	masker := mask.New(cfg.Secrets()...)
+	if key, err := cfg.GitHubPrivateKey(); err == nil {
+		masker.Add(string(key))
+	}
+	base := cfg.String(config.TasksBaseDirectory)
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return nil, fmt.Errorf("task folder %s (TASK_DIR_BASE): %w", base, err)
+	}
+	var provider sandbox.Provider
+	switch p := cfg.String(config.SandboxProvider); p {
+	case "local":
+		provider = local.New(local.Options{})
+	default:
+		m.Logger.Warn("sandbox provider not available yet; tasks will fail until it is", "provider", p)
+	}
+	r := &runner.Runner{
+		Store:   m.Tasks,
+		Events:  &events.Recorder{Store: m.Tasks, Redis: m.Redis, Masker: masker, Logger: m.Logger},
+		Sandbox: provider,
+		Mirrors: &gitops.Cache{Dir: filepath.Join(base, "mirrors")},
+		Agents:  agentCatalog{cfg: cfg},
+		Masker:  masker,
+		Settings: runner.Settings{
+			BaseDirectory: base,
+			MaxDuration:   cfg.Duration(config.TasksMaxDuration),
+			CoAuthoredBy:  cfg.Bool(config.GitIncludeCoAuthoredBy),
+		},
+		BaseURL: cfg.String(config.ServerBaseURL),
+		Logger:  m.Logger,
+	}
+	if app != nil {
+		r.Forge = &bot.GitHub{App: app}
+	}
+	return r, nil
 }

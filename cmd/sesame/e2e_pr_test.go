@@ -1,0 +1,234 @@
+package main_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sesame-works/sesame/internal/githubtest"
+	"github.com/sesame-works/sesame/internal/modeltest"
+)
+
+const anthropicKey = "sk-ant-api03-e2e-test-key-0123456789"
+
+// agentsDir is where scripts/install-agents put the CLIs; CI runs it before the tests.
+func agentsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("AGENTS_DIR")
+	if dir == "" {
+		dir, _ = filepath.Abs("../../.agents")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "claude", "node_modules", ".bin", "claude")); err != nil {
+		t.Fatalf("Claude Code CLI not installed in %s: run scripts/install-agents (%v)", dir, err)
+	}
+	return dir
+}
+
+// prEnv starts a worker-and-web Sesame whose agents talk to model and whose GitHub is gh.
+func prEnv(t *testing.T, gh *githubtest.Server, model *modeltest.Server, extra ...string) (*process, string, string) {
+	t.Helper()
+	taskBase := t.TempDir()
+	env := append(baseEnv(t, gh),
+		"AGENTS_DIR="+agentsDir(t),
+		"ANTHROPIC_API_KEY="+anthropicKey,
+		"ANTHROPIC_BASE_URL="+model.URL,
+		"TASK_DIR_BASE="+taskBase,
+	)
+	var dbURL string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "DATABASE_URL="); ok {
+			dbURL = v
+		}
+	}
+	return startSesame(t, append(env, extra...)), taskBase, dbURL
+}
+
+// fixture makes a repository with a typo, the request comment, and a maintainer.
+func fixture(t *testing.T, gh *githubtest.Server) string {
+	gh.AddInstallation(1, repo)
+	gh.SetPermission(repo, "alice", "write")
+	bare := gh.CreateRepo(t, repo, map[string]string{"README.md": "# Hello\n\nThis fixes teh typo.\n"})
+	commentID := int64(jsonNumber(t, commentPayload(t, "alice", "x"), "comment", "id"))
+	gh.AddComment(githubtest.Comment{ID: commentID, Repo: repo, IssueNumber: 1, User: "alice", Body: "/sesame fix the typo in README"})
+	return bare
+}
+
+func taskStatus(t *testing.T, dbURL, id string) (status, reason string) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	conn.QueryRow(context.Background(), "SELECT status, reason FROM tasks WHERE id = $1", id).Scan(&status, &reason)
+	return status, reason
+}
+
+func waitEnded(t *testing.T, dbURL, id string, within time.Duration) (string, string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		status, reason := taskStatus(t, dbURL, id)
+		if status == "completed" || status == "failed" || status == "stopped" {
+			return status, reason
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task %s still %s after %s", id, status, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// allStored returns every stored event and task row as text, for secret greps.
+func allStored(t *testing.T, dbURL string) string {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var text string
+	conn.QueryRow(context.Background(), `SELECT coalesce(string_agg(e::text, E'\n'), '') FROM (
+		SELECT row_to_json(task_events)::text AS e FROM task_events UNION ALL SELECT row_to_json(tasks)::text FROM tasks) x`).Scan(&text)
+	return text
+}
+
+func gitOut(t *testing.T, bare string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("git", append([]string{"--git-dir", bare}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func TestEndToEndPullRequest(t *testing.T) {
+	gh := githubtest.NewServer(t)
+	bare := fixture(t, gh)
+	model := modeltest.NewServer(t,
+		modeltest.Bash(`sed -i 's/teh typo/the typo/' README.md`),
+		modeltest.Step{Text: "Fixed the typo in README.md."},
+	)
+	p, _, dbURL := prEnv(t, gh, model)
+
+	code, resp := deliver(t, p, "pr-1", commentPayload(t, "alice", "/sesame fix the typo in README"))
+	if code != http.StatusAccepted {
+		t.Fatalf("webhook answered %d %v", code, resp)
+	}
+	id := resp["task_id"]
+	if status, reason := waitEnded(t, dbURL, id, 3*time.Minute); status != "completed" {
+		t.Fatalf("task ended %s: %s", status, reason)
+	}
+
+	prs := gh.PullRequests(repo)
+	if len(prs) != 1 {
+		t.Fatalf("%d pull requests, want 1", len(prs))
+	}
+	pr := prs[0]
+	if !strings.HasPrefix(pr.Head, "sesame/1-fix-the-typo") || pr.Base != "main" {
+		t.Errorf("PR %s → %s, want sesame/1-fix-the-typo… → main", pr.Head, pr.Base)
+	}
+	for _, want := range []string{"Fixes #1", "@alice", "https://sesame.example.com/tasks/" + id, "claude", "Fixed the typo"} {
+		if !strings.Contains(pr.Body, want) {
+			t.Errorf("PR body lacks %q:\n%s", want, pr.Body)
+		}
+	}
+	if got := gitOut(t, bare, "show", pr.Head+":README.md"); !strings.Contains(got, "fixes the typo") {
+		t.Errorf("pushed README = %q, want the fix", got)
+	}
+	msg := gitOut(t, bare, "log", "-1", "--format=%an <%ae>%n%B", pr.Head)
+	if !strings.HasPrefix(msg, "Sesame Agent <agent@sesame.works>") || strings.Count(msg, "Co-authored-by: Sesame <agent@sesame.works>") != 1 {
+		t.Errorf("commit author/trailer wrong:\n%s", msg)
+	}
+	final := replies(gh)
+	if len(final) != 1 || !strings.Contains(final[0].Body, "opened #") {
+		t.Errorf("progress comment not edited to the result: %+v", final)
+	}
+	commentID := int64(jsonNumber(t, commentPayload(t, "alice", "x"), "comment", "id"))
+	if got := strings.Join(gh.Reactions(repo, commentID), ","); got != "eyes,rocket" {
+		t.Errorf("reactions = %s, want eyes,rocket", got)
+	}
+	// No token nor key anywhere a user or an operator can read.
+	everything := allStored(t, dbURL) + p.Logs() + pr.Body + final[0].Body
+	for _, secret := range []string{"ghs_", anthropicKey, webhookSecret} {
+		if strings.Contains(everything, secret) {
+			t.Errorf("%q found in what was stored, logged or posted", secret)
+		}
+	}
+}
+
+func TestEndToEndModelRefuses(t *testing.T) {
+	gh := githubtest.NewServer(t)
+	fixture(t, gh)
+	model := modeltest.NewServer(t, modeltest.Step{Status: 401})
+	p, _, dbURL := prEnv(t, gh, model)
+	_, resp := deliver(t, p, "401", commentPayload(t, "alice", "/sesame fix the typo in README"))
+	status, reason := waitEnded(t, dbURL, resp["task_id"], 2*time.Minute)
+	if status != "failed" || reason == "" {
+		t.Fatalf("task %s %q, want failed with a reason", status, reason)
+	}
+	if len(gh.Pushes(repo)) != 0 || len(gh.PullRequests(repo)) != 0 {
+		t.Errorf("pushed %v / opened %d PRs after a failed run", gh.Pushes(repo), len(gh.PullRequests(repo)))
+	}
+	if r := replies(gh); len(r) != 1 || !strings.Contains(r[0].Body, "could not finish") || !strings.Contains(r[0].Body, "/tasks/"+resp["task_id"]) {
+		t.Errorf("reply does not explain the failure: %+v", r)
+	}
+}
+
+func TestEndToEndModelHangsUntilTimeout(t *testing.T) {
+	gh := githubtest.NewServer(t)
+	fixture(t, gh)
+	model := modeltest.NewServer(t, modeltest.Step{Hang: true})
+	p, taskBase, dbURL := prEnv(t, gh, model, "TASK_MAX_DURATION=8s")
+	start := time.Now()
+	_, resp := deliver(t, p, "hang", commentPayload(t, "alice", "/sesame fix the typo in README"))
+	status, reason := waitEnded(t, dbURL, resp["task_id"], 90*time.Second)
+	if status != "failed" || !strings.Contains(reason, "8s") {
+		t.Fatalf("task %s %q, want failed at the 8s limit", status, reason)
+	}
+	if took := time.Since(start); took > 60*time.Second {
+		t.Errorf("task took %s to fail with an 8s limit", took)
+	}
+	if left := processesUnder(t, taskBase); len(left) > 0 {
+		t.Errorf("agent processes left after the timeout: %v", left)
+	}
+}
+
+func TestEndToEndNoChanges(t *testing.T) {
+	gh := githubtest.NewServer(t)
+	fixture(t, gh)
+	model := modeltest.NewServer(t, modeltest.Step{Text: "The README already looks right to me."})
+	p, _, dbURL := prEnv(t, gh, model)
+	_, resp := deliver(t, p, "noop", commentPayload(t, "alice", "/sesame fix the typo in README"))
+	if status, reason := waitEnded(t, dbURL, resp["task_id"], 2*time.Minute); status != "completed" {
+		t.Fatalf("task %s %q, want completed", status, reason)
+	}
+	if n := len(gh.PullRequests(repo)); n != 0 {
+		t.Errorf("%d PRs opened for no changes", n)
+	}
+	if r := replies(gh); len(r) != 1 || !strings.Contains(r[0].Body, "without changing anything") || !strings.Contains(r[0].Body, "already looks right") {
+		t.Errorf("reply does not say nothing changed, with the summary: %+v", r)
+	}
+}
+
+// processesUnder lists processes whose working directory is inside dir.
+func processesUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if err == nil && strings.HasPrefix(cwd, dir) {
+			cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			out = append(out, e.Name()+": "+strings.ReplaceAll(string(cmd), "\x00", " "))
+		}
+	}
+	return out
+}

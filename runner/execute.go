@@ -1,0 +1,182 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	sesame "github.com/sesame-works/sesame"
+	"github.com/sesame-works/sesame/agent"
+	"github.com/sesame-works/sesame/gitops"
+	"github.com/sesame-works/sesame/sandbox"
+)
+
+// Agents finds the adapter for an agent by name, with the options this server adds to every run of
+// it: where its executable is and the credentials it may use.
+type Agents interface {
+	Agent(name string) (agent.Adapter, agent.Options, error)
+}
+
+// DefaultAgent runs when a request names none.
+const DefaultAgent = "claude"
+
+// Commit attribution until users can connect their own GitHub identity.
+var agentSignature = gitops.Signature{Name: "Sesame Agent", Email: "agent@sesame.works"}
+
+// outcome is how a task's execution ended.
+type outcome struct {
+	status    sesame.TaskStatus
+	reason    string // why it failed or stopped, for the requester
+	summary   string // the agent's own last words
+	noChanges bool
+	prNumber  int
+	prURL     string
+	branch    string
+	agent     string
+	model     string
+	usage     agent.Usage
+	duration  time.Duration
+}
+
+func failed(format string, args ...any) outcome {
+	return outcome{status: sesame.StatusFailed, reason: fmt.Sprintf(format, args...)}
+}
+
+// execute prepares the workspace, runs the agent in its sandbox and turns its changes into a pull
+// request. Whatever happens, the task's folder is removed (unless kept for debugging) and nothing is
+// pushed unless the agent succeeded.
+func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) (o outcome) {
+	start := time.Now()
+	name := t.Agent
+	if name == "" {
+		name = DefaultAgent
+	}
+	o.agent, o.model = name, t.Model
+	defer func() { o.agent, o.model, o.duration = name, t.Model, time.Since(start) }()
+
+	adapter, opts, err := r.Agents.Agent(name)
+	if err != nil {
+		return failed("%s", sesame.ErrorMessage(err))
+	}
+	taskDir := filepath.Join(r.Settings.BaseDirectory, t.ID)
+	workspace := filepath.Join(taskDir, "repo")
+	if err := os.MkdirAll(taskDir, 0o700); err != nil {
+		log.Error("create task folder", "err", err)
+		return failed("Sesame could not create the task's folder.")
+	}
+	if !r.Settings.KeepWorkspace {
+		defer func() {
+			if err := os.RemoveAll(taskDir); err != nil {
+				log.Warn("remove task folder", "dir", taskDir, "err", err)
+			}
+		}()
+	}
+
+	// The workspace: fetch into the mirror, check out a fresh branch.
+	repo, err := r.Forge.Repository(ctx, t.InstallationID, t.Repo)
+	if err != nil {
+		log.Error("look up repository", "err", err)
+		return failed("Sesame could not look up %s on GitHub.", t.Repo)
+	}
+	token, err := r.Forge.GitToken(ctx, t.InstallationID)
+	if err != nil {
+		log.Error("installation token", "err", err)
+		return failed("Sesame could not get a token to read %s.", t.Repo)
+	}
+	r.masker().Add(token)
+	mirror, err := r.Mirrors.Sync(ctx, repo.CloneURL, token)
+	if err != nil {
+		log.Error("sync mirror", "err", r.masker().String(err.Error()))
+		return failed("Sesame could not fetch %s.", t.Repo)
+	}
+	o.branch = gitops.BranchName(t.IssueNumber, t.Instruction, t.ID)
+	if err := gitops.Checkout(ctx, mirror, workspace, repo.CloneURL, repo.DefaultBranch, o.branch); err != nil {
+		log.Error("check out", "err", r.masker().String(err.Error()))
+		return failed("Sesame could not check out %s.", repo.DefaultBranch)
+	}
+	r.note(ctx, t, "workspace ready", map[string]any{"branch": o.branch, "base": repo.DefaultBranch, "ms": time.Since(start).Milliseconds()})
+
+	// The agent, in its sandbox, within the task's maximum duration.
+	opts.Prompt, opts.Model, opts.Workdir = prompt(t), t.Model, workspace
+	argv, env, err := adapter.Command(opts)
+	if err != nil {
+		return failed("%s", err.Error())
+	}
+	sb, err := r.Sandbox.Create(ctx, sandbox.Spec{TaskID: t.ID, TaskDir: taskDir, Workspace: workspace, Env: env})
+	if err != nil {
+		log.Error("create sandbox", "err", err)
+		return failed("Sesame could not start a sandbox for the agent.")
+	}
+	defer sb.Destroy(context.WithoutCancel(ctx))
+	if err := r.setStatus(ctx, t, sesame.StatusRunning, ""); err != nil {
+		return failed("Sesame could not record the task's progress.")
+	}
+	res, err := r.runAgent(ctx, t, adapter, sb, argv, log)
+	o.summary, o.usage = res.Summary, res.Usage
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		o.status, o.reason = sesame.StatusFailed, fmt.Sprintf("The agent ran longer than the task's limit of %s and was stopped.", r.Settings.MaxDuration)
+		return o
+	case ctx.Err() != nil:
+		o.status, o.reason = sesame.StatusFailed, "Sesame stopped while the agent was running."
+		return o
+	case err != nil:
+		o.status, o.reason = sesame.StatusFailed, err.Error()
+		return o
+	}
+
+	// The result: commit, push, open the pull request.
+	hash, changed, err := gitops.Commit(workspace, agentSignature, commitMessage(t, r.taskURL(t.ID)), r.Settings.CoAuthoredBy)
+	if err != nil {
+		log.Error("commit", "err", err)
+		o.status, o.reason = sesame.StatusFailed, "Sesame could not commit the agent's changes."
+		return o
+	}
+	if !changed {
+		o.status, o.noChanges = sesame.StatusCompleted, true
+		return o
+	}
+	r.note(ctx, t, "committed", map[string]any{"commit": hash})
+	if err := r.setStatus(ctx, t, sesame.StatusPushing, ""); err != nil {
+		o.status, o.reason = sesame.StatusFailed, "Sesame could not record the task's progress."
+		return o
+	}
+	if err := gitops.Push(ctx, workspace, repo.CloneURL, token, o.branch); err != nil {
+		log.Error("push", "err", r.masker().String(err.Error()))
+		o.status, o.reason = sesame.StatusFailed, fmt.Sprintf("Sesame could not push the branch %s.", o.branch)
+		return o
+	}
+	o.duration = time.Since(start)
+	o.prNumber, o.prURL, err = r.Forge.CreatePullRequest(ctx, t.InstallationID, t.Repo, sesame.PullRequest{
+		Title: title(t.Instruction), Body: r.masker().String(prBody(t, o, r.taskURL(t.ID))), Head: o.branch, Base: repo.DefaultBranch,
+	})
+	if err != nil {
+		log.Error("open pull request", "err", err)
+		o.status, o.reason = sesame.StatusFailed, fmt.Sprintf("Sesame pushed %s but could not open the pull request.", o.branch)
+		return o
+	}
+	o.status = sesame.StatusCompleted
+	return o
+}
+
+// note records a step of the task as an event.
+func (r *Runner) note(ctx context.Context, t *sesame.Task, msg string, data map[string]any) {
+	if _, err := r.recorder().Add(ctx, sesame.TaskEvent{TaskID: t.ID, Type: "step", Message: msg, Data: data}); err != nil {
+		r.Logger.Warn("record event", "task_id", t.ID, "err", err)
+	}
+}
+
+// prompt is what the agent is asked: the request, with where it came from.
+func prompt(t *sesame.Task) string {
+	where := "issue"
+	if t.IsPullRequest {
+		where = "pull request"
+	}
+	return fmt.Sprintf("%s\n\n(Requested by @%s on %s #%d of %s. Make the change in this working tree; "+
+		"do not commit or push, Sesame does that after you finish.)", strings.TrimSpace(t.Instruction), t.Requester, where, t.IssueNumber, t.Repo)
+}

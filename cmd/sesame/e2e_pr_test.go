@@ -6,11 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sesame-works/sesame/internal/githubtest"
 	"github.com/sesame-works/sesame/internal/modeltest"
@@ -114,9 +117,13 @@ func TestEndToEndPullRequest(t *testing.T) {
 	bare := fixture(t, gh)
 	model := modeltest.NewServer(t,
 		modeltest.Bash(`sed -i 's/teh typo/the typo/' README.md`),
+		// The agent records what its environment holds: variable names, and how many values look like a
+		// GitHub token or hold the webhook secret. The file is committed and pushed with the fix.
+		modeltest.Bash(`env | cut -d= -f1 | sort > agent-env.txt; echo "tokens=$(env | grep -c -e ghs_ -e `+webhookSecret+`)" >> agent-env.txt`),
 		modeltest.Step{Text: "Fixed the typo in README.md."},
 	)
 	p, _, dbURL := prEnv(t, gh, model)
+	published := subscribeAll(t, p)
 
 	code, resp := deliver(t, p, "pr-1", commentPayload(t, "alice", "/sesame fix the typo in README"))
 	if code != http.StatusAccepted {
@@ -143,6 +150,15 @@ func TestEndToEndPullRequest(t *testing.T) {
 	if got := gitOut(t, bare, "show", pr.Head+":README.md"); !strings.Contains(got, "fixes the typo") {
 		t.Errorf("pushed README = %q, want the fix", got)
 	}
+	agentEnv := gitOut(t, bare, "show", pr.Head+":agent-env.txt")
+	if !strings.Contains(agentEnv, "tokens=0") || !strings.Contains(agentEnv, "ANTHROPIC_API_KEY") {
+		t.Errorf("agent environment holds a token or lacks its own key:\n%s", agentEnv)
+	}
+	for _, name := range []string{"GITHUB_TOKEN", "GH_TOKEN", "GITHUB_APP_PRIVATE_KEY", "DATABASE_URL", "GITHUB_WEBHOOK_SECRET", "ENCRYPTION_KEY"} {
+		if strings.Contains(agentEnv, name+"\n") {
+			t.Errorf("%s reached the agent's environment", name)
+		}
+	}
 	msg := gitOut(t, bare, "log", "-1", "--format=%an <%ae>%n%B", pr.Head)
 	if !strings.HasPrefix(msg, "Sesame Agent <agent@sesame.works>") || strings.Count(msg, "Co-authored-by: Sesame <agent@sesame.works>") != 1 {
 		t.Errorf("commit author/trailer wrong:\n%s", msg)
@@ -156,10 +172,16 @@ func TestEndToEndPullRequest(t *testing.T) {
 		t.Errorf("reactions = %s, want eyes,rocket", got)
 	}
 	// No token nor key anywhere a user or an operator can read.
-	everything := allStored(t, dbURL) + p.Logs() + pr.Body + final[0].Body
-	for _, secret := range []string{"ghs_", anthropicKey, webhookSecret} {
+	everything := allStored(t, dbURL) + p.Logs() + pr.Body + final[0].Body + published()
+	if !strings.Contains(published(), `"agent started"`) {
+		t.Errorf("live events were not published on Redis")
+	}
+	if tok := regexp.MustCompile(`ghs_[A-Za-z0-9]{36}`).FindString(everything); tok != "" {
+		t.Errorf("an installation token was stored, logged, published or posted")
+	}
+	for _, secret := range []string{anthropicKey, webhookSecret} {
 		if strings.Contains(everything, secret) {
-			t.Errorf("%q found in what was stored, logged or posted", secret)
+			t.Errorf("%q found in what was stored, logged, published or posted", secret)
 		}
 	}
 }
@@ -231,4 +253,42 @@ func processesUnder(t *testing.T, dir string) []string {
 		}
 	}
 	return out
+}
+
+// subscribeAll listens to every task's live events on the Redis that p uses and returns a function
+// giving all messages received so far.
+func subscribeAll(t *testing.T, p *process) func() string {
+	t.Helper()
+	var url string
+	for _, kv := range p.cmd.Env {
+		if v, ok := strings.CutPrefix(kv, "REDIS_URL="); ok {
+			url = v
+		}
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	sub := rdb.PSubscribe(context.Background(), "sesame:task:*")
+	if _, err := sub.Receive(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var b strings.Builder
+	go func() {
+		for msg := range sub.Channel() {
+			mu.Lock()
+			b.WriteString(msg.Payload + "\n")
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { sub.Close() })
+	return func() string {
+		time.Sleep(100 * time.Millisecond) // let the last messages arrive
+		mu.Lock()
+		defer mu.Unlock()
+		return b.String()
+	}
 }

@@ -236,7 +236,7 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 		Store:   m.Tasks,
 		Events:  &events.Recorder{Store: m.Tasks, Redis: m.Redis, Masker: masker, Logger: m.Logger},
 		Sandbox: provider,
-		Mirrors: &gitops.Cache{Dir: filepath.Join(base, "mirrors")},
+		Mirrors: &gitops.Cache{Dir: filepath.Join(base, "mirrors"), Spare: true}, // workspaces live on the same file system
 		Agents:  agentCatalog{cfg: cfg},
 		Masker:  masker,
 		Settings: runner.Settings{

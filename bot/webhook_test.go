@@ -39,16 +39,8 @@ type harness struct {
 
 func newHarness(t testing.TB, redisAddr string) *harness {
 	t.Helper()
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
+	db := pgtest.Open(t)
 	logger := slog.New(slog.DiscardHandler)
-	if err := db.Migrate(ctx, logger); err != nil {
-		t.Fatal(err)
-	}
 	var opt *redis.Options
 	if redisAddr == "" {
 		opt = redistest.New(t).Options()

@@ -20,14 +20,7 @@ import (
 
 func TestRecorderMasksStoresAndPublishes(t *testing.T) {
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.Open(t)
 	store := postgres.NewTaskStore(db)
 	rdb := redis.NewClient(redistest.New(t).Options())
 	defer rdb.Close()

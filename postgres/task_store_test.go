@@ -16,19 +16,7 @@ import (
 )
 
 // MustOpen opens and migrates a fresh database for t.
-func MustOpen(t testing.TB) *postgres.DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if err := db.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
+func MustOpen(t testing.TB) *postgres.DB { return pgtest.Open(t) }
 
 func request(delivery string) sesame.Request {
 	return sesame.Request{

@@ -28,15 +28,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if err := db.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.Open(t)
 	gh := githubtest.NewServer(t)
 	gh.AddInstallation(9, repo)
 	app, err := bot.NewApp(gh.AppID, gh.PrivateKeyPEM, gh.URL+"/", nil)

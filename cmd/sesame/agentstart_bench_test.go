@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -55,14 +54,7 @@ func BenchmarkWebhookToAgentStart(b *testing.B) {
 		"ANTHROPIC_BASE_URL":     model.URL,
 		"TASK_DIR_BASE":          b.TempDir(),
 	}
-	m := &Main{Role: RoleAll, Stderr: io.Discard, Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := m.Open(ctx); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	b.Cleanup(func() { cancel(); <-done; m.Close() })
+	m := startMain(b, RoleAll, env)
 
 	raw, err := os.ReadFile("../../bot/testdata/github/issue_comment.created.with-installation.json")
 	if err != nil {

@@ -36,15 +36,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 		"LISTEN_ADDR":           "127.0.0.1:0",
 		"GITHUB_WEBHOOK_SECRET": secret,
 	}
-	m := &Main{Role: RoleWeb, Stderr: io.Discard, ConfigPath: "",
-		Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := m.Open(ctx); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	b.Cleanup(func() { cancel(); <-done; m.Close() })
+	m := startMain(b, RoleWeb, env)
 
 	raw, err := os.ReadFile("../../bot/testdata/github/issue_comment.created.with-installation.json")
 	if err != nil {
@@ -146,3 +138,17 @@ func BenchmarkWebhookIngest(b *testing.B) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// startMain opens and runs a Main of role with env as its whole environment, until b ends.
+func startMain(b *testing.B, role string, env map[string]string) *Main {
+	b.Helper()
+	m := &Main{Role: role, Stderr: io.Discard, Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := m.Open(ctx); err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done; m.Close() })
+	return m
+}

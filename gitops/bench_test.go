@@ -60,9 +60,21 @@ func BenchmarkCheckout(b *testing.B) {
 		})
 	}
 
+	// With spares, when the mirror moved since the spare was made: the base
+	// alternates between main~1 and main, 10 files apart, so every claimed
+	// spare needs a two-way checkout.
+	b.Run("Checkout/spare-base-moved", func(b *testing.B) {
+		c, mirror := caches[true], mirrors[true]
+		i := 0
+		benchStrategy(b, c, url, func(dir, branch string) error {
+			i++
+			return Checkout(ctx, mirror, dir, url, []string{"main~1", "main"}[i%2], branch)
+		}, func(string) { waitSpares(b, c.Dir) })
+	})
+
 	// The alternatives, with git commands as one would write them.
 	c, mirror := caches[false], mirrors[false]
-	for _, workers := range []string{"1", "2", "4"} {
+	for _, workers := range []string{"1", "8"} {
 		b.Run("clone-shared/workers="+workers, func(b *testing.B) {
 			benchStrategy(b, c, url, func(dir, branch string) error {
 				if err := benchGit("", "clone", "--quiet", "--shared", "--no-checkout", mirror, dir); err != nil {

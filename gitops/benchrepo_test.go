@@ -28,7 +28,7 @@ const (
 )
 
 // benchRepo returns the path of the cached bare benchmark repository,
-// generating it when it is missing (about half a minute on 2 cores).
+// generating it when it is missing (about 40 s on 2 cores).
 func benchRepo(tb testing.TB) string {
 	tb.Helper()
 	dir := filepath.Join(os.TempDir(), "sesame-bench-repo", benchRepoVersion, "bench", "big.git")

@@ -22,10 +22,12 @@ import (
 type Cache struct {
 	Dir string
 	// Spare keeps a working tree of each mirror checked out in advance, so
-	// that Checkout only moves it into place (0.1 s instead of 2 s for
-	// 50,000 files) and checks out the next one in the background. It costs a
-	// working tree's worth of disk per repository, and the workspaces must be
-	// on the same file system as Dir.
+	// that Checkout only renames it into place (0.05 s instead of 10 s for
+	// 50,000 files, see checkout.go) and checks out the next one in the
+	// background. It costs a working tree's worth of disk per repository
+	// and that background checkout after each Checkout; the workspaces must
+	// be on the same file system as Dir (else Checkout checks out as if
+	// Spare were off). Without it Checkout writes every file itself.
 	Spare bool
 }
 
@@ -145,6 +147,35 @@ func (c *Cache) keepSpare(mirror string) error {
 		return fmt.Errorf("spare folder: %w", err)
 	}
 	startRefill(mirror, "")
+	return nil
+}
+
+// Wait returns when no spare working tree is being made under c.Dir (or
+// when ctx is done): call it before removing Dir, e.g. at shutdown or in a
+// test's cleanup.
+func (c *Cache) Wait(ctx context.Context) error {
+	var locks []string
+	err := filepath.WalkDir(c.Dir, func(p string, d os.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && (strings.HasSuffix(p, ".git") || strings.HasSuffix(p, ".spare")):
+			return filepath.SkipDir // a mirror or spares: nothing to find inside
+		case !d.IsDir() && strings.HasSuffix(p, ".spare.lock"):
+			locks = append(locks, p)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("wait for spares: %w", err)
+	}
+	for _, l := range locks {
+		lock, err := lockFile(ctx, l)
+		if err != nil {
+			return fmt.Errorf("wait for spares: %w", err)
+		}
+		lock.unlock()
+	}
 	return nil
 }
 

@@ -11,33 +11,36 @@ import (
 )
 
 // How Checkout makes a workspace, measured by BenchmarkCheckout (bench_test.go) on the 2-core VM of
-// sandbox-facts.md: a repository of 50,001 files in 5,200 folders and 5,000 commits (84 MB pack),
-// served by git http-backend, workspace on ext4. `go test ./gitops -run '^$' -bench . -benchtime 5x`:
+// sandbox-facts.md, workspace on its ext4 disk: a repository of 50,001 files in 5,200 folders and
+// 5,000 commits (84 MB pack) served by git http-backend over HTTP, and
+// `go test ./gitops -run '^$' -bench . -benchtime 5x` (seconds per task; each includes the Sync
+// that every task does, 0.10-0.13 s here when nothing is new):
 //
-//	strategy (each after a Sync that found nothing new, ~0.05 s)                  seconds
-//	Checkout, Cache.Spare: move the spare tree into place                          0.11
-//	Checkout without spare: init + alternates + checkout (checkout.workers=1)      2.2
-//	  the same with checkout.workers=2 / 4                                         2.3 / 2.4
-//	git clone --shared --no-checkout + git checkout                                2.2
-//	git worktree add (writes into the mirror: rejected)                            2.1
-//	cp -al of a checked-out template + git read-tree (shares inodes: rejected)     0.9
-//	plain `git clone` over HTTP, no mirror                                         9.6
+//	Checkout with Cache.Spare: rename the spare into place                  0.15  (checkout 0.05)
+//	  the same when base moved since the spare was made (10 files differ)   0.33-0.46  (checkout 0.23-0.35)
+//	Checkout without spare: init + alternates + checkout, workers=8        10.5
+//	git clone --shared --no-checkout + git checkout, workers=1 / 8         13.6 / 10.5
+//	git worktree add from the mirror (rejected, see below)                 16.3
+//	cp -al of a checked-out template + update-index (rejected)              2.6
+//	plain git clone over HTTP, no mirror                                   17.9
+//	(removing a workspace afterwards: 0.8-1.7; Commit of 4 files 0.50, Stat 0.04: BenchmarkCommit)
 //
-// Writing 50,000 files costs about 2 s here whatever git is asked (checkout.workers does not help on
-// 2 cores: the kernel's file creation is the bottleneck), and even hard links cost 0.6 s. So the only
-// way under 0.5 s is to write the files before the task needs them: with Cache.Spare, a working tree
-// of the mirror is checked out beside it in advance, Checkout renames it into place (same file
-// system, so the index's stat data stays valid and `git status` is clean without a refresh), moves it
-// to base if the mirror moved since, and checks out the next spare in the background.
+// Writing 50,000 files is what costs: 2-4 s on a quiet disk, 9-16 s once it has been busy with
+// earlier workspaces (as in the benchmark, and on a worker that keeps making them); workers=8 helps as
+// the disk is the bottleneck. So the only way under 0.5 s is to write the files before the task needs them:
+// with Cache.Spare, a working tree of the mirror is checked out beside it in advance, Checkout
+// renames it into place (same file system, so the index's stat data stays valid and git status is
+// clean without a refresh), moves it to base if the mirror moved since, and checks out the next
+// spare in the background.
 //
 // Hard links were rejected because an agent that rewrites a file in place (open with O_TRUNC, as
-// most editors' write calls do) would change the template and every other workspace sharing the
-// inode; `git worktree add` because the workspace's branch and commits would live in the mirror
-// (and a fetch --prune would delete the branch).
+// most editors' write calls do) would change the template and every workspace sharing the inode;
+// `git worktree add` because the workspace's branch and commits would live in the mirror (where a
+// fetch --prune deletes the branch) and a deleted workspace leaves the mirror with a stale worktree.
 
 // Checkout makes dir a working tree of mirror at base (a branch, tag or commit of the mirror; "" is
 // the mirror's HEAD), on a new local branch named branch, with origin set to remoteURL (no
-// credentials). dir must not exist or be empty; its parent must exist.
+// credentials). dir must not exist or be an empty folder.
 //
 // The workspace borrows the mirror's objects through .git/objects/info/alternates (like
 // `git clone --shared`): new objects go into the workspace, nothing is written to the mirror, and
@@ -66,6 +69,9 @@ func Checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string) 
 	}
 	if err := checkEmpty(dir); err != nil {
 		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return fmt.Errorf("check out: %w", err)
 	}
 	commit, err := resolve(ctx, mirror, base)
 	if err != nil {
@@ -120,9 +126,9 @@ func checkEmpty(dir string) error {
 	return nil
 }
 
-// checkoutWorkers is git's checkout.workers: one is as fast as more on
-// 2 cores (see the table above) and leaves a core to the rest of Sesame.
-const checkoutWorkers = "1"
+// checkoutWorkers is git's checkout.workers: on 2 cores, 8 still cut a
+// checkout from 16 s to 10 s (see above): the disk, not the CPU, is the limit.
+const checkoutWorkers = "8"
 
 // build makes dir a repository that borrows mirror's objects, with commit
 // checked out on a detached HEAD and nothing else: no refs, no remote.

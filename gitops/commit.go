@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,12 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing/cache"
-	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // Signature is the author and committer of a commit.
@@ -25,15 +22,23 @@ const CoAuthorTrailer = "Co-authored-by: Sesame <agent@sesame.works>"
 
 // Commit stages every change in dir's working tree (new, modified and
 // deleted files; ignored files stay out, as .gitignore and .git/info/exclude
-// say) and commits it on HEAD with go-git, with sig as author and committer
-// and message as the message, plus CoAuthorTrailer when coAuthor is set.
-// A clean tree makes no commit and returns changed=false.
+// say) and commits it on HEAD's branch with go-git, with sig as author and
+// committer and message as the message, plus CoAuthorTrailer when coAuthor
+// is set. A clean tree makes no commit and returns changed=false.
 //
-// go-git runs no hook, filter or fsmonitor that the workspace's configuration
-// might name, which matters since an agent had the workspace to itself.
+// Staging is `git add --all` (0.2 s on 50,000 files; go-git's own staging
+// took 2.6-4 s there, and follows .gitignore less exactly), run like Push's
+// commands: with none of the workspace's configuration, so no hook, filter
+// or fsmonitor an agent could have set up runs. go-git then builds the trees
+// from the index, writes the commit and moves the branch.
 func Commit(dir string, sig Signature, message string, coAuthor bool) (hash string, changed bool, err error) {
 	if strings.TrimSpace(sig.Name) == "" || strings.TrimSpace(sig.Email) == "" {
 		return "", false, errors.New("commit: signature needs a name and an email")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commitLimit)
+	defer cancel()
+	if err := stageAll(ctx, dir); err != nil {
+		return "", false, fmt.Errorf("commit in %s: stage: %w", dir, err)
 	}
 	repo, err := openRepo(dir)
 	if err != nil {
@@ -42,14 +47,6 @@ func Commit(dir string, sig Signature, message string, coAuthor bool) (hash stri
 	wt, err := repo.Worktree()
 	if err != nil {
 		return "", false, fmt.Errorf("commit in %s: %w", dir, err)
-	}
-	// go-git's worktree filesystem refuses to read inside .git, so it never
-	// sees .git/info/exclude by itself (v5.19).
-	if wt.Excludes, err = infoExclude(dir); err != nil {
-		return "", false, fmt.Errorf("commit in %s: %w", dir, err)
-	}
-	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
-		return "", false, fmt.Errorf("commit in %s: stage: %w", dir, err)
 	}
 	if coAuthor {
 		message = withTrailer(message, CoAuthorTrailer)
@@ -65,34 +62,30 @@ func Commit(dir string, sig Signature, message string, coAuthor bool) (hash stri
 	return h.String(), true, nil
 }
 
-// openRepo opens the repository of the working tree dir with go-git, its
-// alternates (the mirror) allowed at any absolute path.
-func openRepo(dir string) (*git.Repository, error) {
+// commitLimit bounds the staging of a Commit, which has no context.
+const commitLimit = 10 * time.Minute
+
+// stageAll runs `git add --all` on dir's index and objects with the
+// configuration of an empty repository made for the purpose.
+func stageAll(ctx context.Context, dir string) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	st := filesystem.NewStorageWithOptions(osfs.New(filepath.Join(dir, ".git")), cache.NewObjectLRUDefault(),
-		filesystem.Options{AlternatesFS: osfs.New("/", osfs.WithBoundOS())})
-	return git.Open(st, osfs.New(dir))
-}
-
-// infoExclude reads the patterns of dir/.git/info/exclude.
-func infoExclude(dir string) ([]gitignore.Pattern, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ".git", "info", "exclude"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
+	gitDir, err := isolatedGitDir(ctx, dir)
+	if err != nil {
+		return err
 	}
-	var ps []gitignore.Pattern
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimRight(line, "\r")
-		if strings.TrimSpace(line) != "" && !strings.HasPrefix(line, "#") {
-			ps = append(ps, gitignore.ParsePattern(line, nil))
-		}
-	}
-	return ps, nil
+	defer os.RemoveAll(gitDir)
+	dotGit := filepath.Join(dir, ".git")
+	_, err = gitRun{
+		dir: dir,
+		args: []string{"--git-dir=" + gitDir, "--work-tree=" + dir,
+			"-c", "core.bare=false", "-c", "core.excludesFile=" + filepath.Join(dotGit, "info", "exclude"),
+			"add", "--all", "--", "."},
+		env: []string{"GIT_INDEX_FILE=" + filepath.Join(dotGit, "index"), "GIT_OBJECT_DIRECTORY=" + filepath.Join(dotGit, "objects")},
+	}.run(ctx)
+	return err
 }
 
 // trailerLine is a "Token: value" line of a trailer block.

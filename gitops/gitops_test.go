@@ -44,16 +44,10 @@ func newFixture(t *testing.T, spare bool) *fixture {
 }
 
 // waitSpares waits for every background refill under dir to end.
-func waitSpares(t testing.TB, dir string) {
-	t.Helper()
-	locks, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*.spare.lock"))
-	for _, l := range locks {
-		lock, err := lockFile(context.Background(), l)
-		if err != nil {
-			t.Error(err)
-			continue
-		}
-		lock.unlock()
+func waitSpares(tb testing.TB, dir string) {
+	tb.Helper()
+	if err := (&Cache{Dir: dir}).Wait(context.Background()); err != nil {
+		tb.Error(err)
 	}
 }
 
@@ -490,10 +484,11 @@ func TestWrongToken(t *testing.T) {
 }
 
 // TestPushIgnoresWorkspaceConfig: an agent that rewrote .git/config and
-// hooks cannot redirect the push, run a hook, or see the token.
+// hooks cannot make Commit, Push or Stat run a command of its own, redirect
+// the push, or see the token.
 func TestPushIgnoresWorkspaceConfig(t *testing.T) {
 	const branch = "sesame/1-fix-aaaaaa"
-	f, dir, hash := pushFixture(t, branch)
+	f, dir, _ := pushFixture(t, branch)
 	ctx := context.Background()
 	stolen := filepath.Join(t.TempDir(), "stolen")
 	hook := "#!/bin/sh\nenv > " + stolen + "\n"
@@ -508,6 +503,14 @@ func TestPushIgnoresWorkspaceConfig(t *testing.T) {
 	mustGit(t, ctx, dir, "config", "http.proxy", trap.URL)
 	mustGit(t, ctx, dir, "config", "core.fsmonitor", "sh -c 'env > "+stolen+"'")
 
+	mustGit(t, ctx, dir, "config", "filter.evil.clean", "sh -c 'env > "+stolen+"; cat'")
+	if err := os.WriteFile(filepath.Join(dir, ".gitattributes"), []byte("* filter=evil\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hash, changed, err := Commit(dir, testSig, "Attributes", false)
+	if err != nil || !changed {
+		t.Fatalf("Commit = %v, %v", changed, err)
+	}
 	if err := Push(ctx, dir, f.url, testToken, branch); err != nil {
 		t.Fatalf("Push: %v", err)
 	}
@@ -515,9 +518,9 @@ func TestPushIgnoresWorkspaceConfig(t *testing.T) {
 		t.Errorf("pushed %s, want %s", got, hash)
 	}
 	if _, err := os.Stat(stolen); err == nil {
-		t.Error("a hook of the workspace ran")
+		t.Error("a hook or filter of the workspace ran")
 	}
-	if files, _, _, err := Stat(ctx, dir, "main"); err != nil || files != 1 {
+	if files, _, _, err := Stat(ctx, dir, "main"); err != nil || files != 2 {
 		t.Errorf("Stat = %d, %v", files, err)
 	}
 	if _, err := os.Stat(stolen); err == nil {

@@ -53,6 +53,7 @@ type Main struct {
 	Tasks     *postgres.TaskStore
 	Submitter *queue.Submitter
 
+	mirrors  *gitops.Cache
 	listener net.Listener
 	http     *http.Server
 	worker   *asynq.Server
@@ -186,6 +187,12 @@ func (m *Main) Run(ctx context.Context) error {
 		g.Go(func() error {
 			<-ctx.Done()
 			m.worker.Shutdown()
+			// Let a spare checkout being written finish, so no half tree is left behind.
+			wait, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := m.mirrors.Wait(wait); err != nil {
+				m.Logger.Warn("spare checkouts still running at shutdown", "err", err)
+			}
 			return nil
 		})
 		rec := &queue.Reconciler{Submitter: m.Submitter, Interval: m.Config.Duration(config.QueueReconcileInterval), Logger: m.Logger}
@@ -225,6 +232,8 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 	if err := os.MkdirAll(base, 0o700); err != nil {
 		return nil, fmt.Errorf("task folder %s (TASK_DIR_BASE): %w", base, err)
 	}
+	// Workspaces live on the same file system as the mirrors, so spare checkouts can be moved into place.
+	m.mirrors = &gitops.Cache{Dir: filepath.Join(base, "mirrors"), Spare: true}
 	var provider sandbox.Provider
 	switch p := cfg.String(config.SandboxProvider); p {
 	case "local":
@@ -236,7 +245,7 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 		Store:   m.Tasks,
 		Events:  &events.Recorder{Store: m.Tasks, Redis: m.Redis, Masker: masker, Logger: m.Logger},
 		Sandbox: provider,
-		Mirrors: &gitops.Cache{Dir: filepath.Join(base, "mirrors"), Spare: true}, // workspaces live on the same file system
+		Mirrors: m.mirrors,
 		Agents:  agentCatalog{cfg: cfg},
 		Masker:  masker,
 		Settings: runner.Settings{

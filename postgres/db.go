@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -39,11 +38,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
-	if !strings.Contains(url, "pool_max_conns") {
-		// pgx's default (4 on a 2-core machine) queues webhook bursts behind one another; a
-		// request holds a connection for one short statement, so more of them cost little.
-		cfg.MaxConns = 16
-	}
+	// The pool keeps pgx's default size (4 on 2 cores; pool_max_conns in the URL changes it): measured
+	// at 500 webhooks/s here, 16 connections took the ingest p99 from ~25 ms to ~400 ms — more
+	// backends contending for the same two cores, not fewer requests waiting.
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

@@ -31,7 +31,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 		"BETTER_AUTH_SECRET":    "bench-auth-secret-0123456789abcdefghijklmnop",
 		"ENCRYPTION_KEY":        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
 		"BASE_URL":              "https://sesame.example.com",
-		"DATABASE_URL":          pgtest.NewDatabase(b),
+		"DATABASE_URL":          pgtest.NewDatabase(b) + os.Getenv("BENCH_DB_PARAMS"),
 		"REDIS_URL":             redistest.New(b).URL(),
 		"LISTEN_ADDR":           "127.0.0.1:0",
 		"GITHUB_WEBHOOK_SECRET": secret,

@@ -1,4 +1,4 @@
-.PHONY: run test bench fuzz lint build
+.PHONY: run test bench load fuzz lint build
 
 run: ## start Sesame (installs and starts PostgreSQL and Redis when missing)
 	scripts/start
@@ -11,6 +11,9 @@ build: ## build bin/sesame
 
 bench: ## webhook ingest latency and throughput at 500 requests per second
 	scripts/test -run '^$$' -bench BenchmarkWebhookIngest -benchtime 10000x ./cmd/sesame
+
+load: ## webhook ingest driven by wrk from a separate process (scripts/load-ingest CONNECTIONS SECONDS)
+	scripts/load-ingest
 
 fuzz: ## fuzz the command parser and the webhook handler for 30 s each
 	go test ./command -run '^$$' -fuzz FuzzParse -fuzztime 30s

@@ -57,7 +57,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		name = DefaultAgent
 	}
 	o.agent, o.model = name, t.Model
-	defer func() { o.agent, o.model, o.duration = name, t.Model, time.Since(start) }()
+	defer func() { o.duration = time.Since(start) }()
 
 	adapter, opts, err := r.Agents.Agent(name)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	sesame "github.com/sesame-works/sesame"
@@ -49,6 +50,8 @@ type Runner struct {
 	Settings Settings
 	BaseURL  string // Sesame's public URL, for links to a task's page
 	Logger   *slog.Logger
+
+	once sync.Once
 }
 
 // Settings are the task settings the runner reads at the start of each task.
@@ -152,19 +155,22 @@ func (r *Runner) setStatus(ctx context.Context, t *sesame.Task, status sesame.Ta
 	return nil
 }
 
-func (r *Runner) recorder() *events.Recorder {
-	if r.Events != nil {
-		return r.Events
-	}
-	return &events.Recorder{Store: r.Store, Masker: r.masker(), Logger: r.Logger}
+// defaults fills in a masker and a store-only recorder when none were given, once, so that every
+// secret added to the masker during a task (its installation token) stays masked for the whole run.
+func (r *Runner) defaults() {
+	r.once.Do(func() {
+		if r.Masker == nil {
+			r.Masker = mask.New()
+		}
+		if r.Events == nil {
+			r.Events = &events.Recorder{Store: r.Store, Masker: r.Masker, Logger: r.Logger}
+		}
+	})
 }
 
-func (r *Runner) masker() *mask.Masker {
-	if r.Masker != nil {
-		return r.Masker
-	}
-	return mask.New()
-}
+func (r *Runner) recorder() *events.Recorder { r.defaults(); return r.Events }
+
+func (r *Runner) masker() *mask.Masker { r.defaults(); return r.Masker }
 
 func (r *Runner) taskURL(id string) string { return r.BaseURL + "/tasks/" + id }
 

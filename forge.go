@@ -11,3 +11,10 @@ type PullRequest struct {
 	Title, Body string
 	Head, Base  string // branch names
 }
+
+// RepoRef is a repository the GitHub App can reach, and through which installation.
+type RepoRef struct {
+	FullName       string // "owner/name"
+	InstallationID int64
+	Private        bool
+}

@@ -62,6 +62,14 @@ type Request struct {
 	Instruction string // for KindRun: the prompt; for KindUsage: why the command was refused
 	Agent       string // "" means the default agent
 	Model       string // "" means the agent's default model
+
+	// UserID is the Sesame user who asked, for requests from the web app ("" otherwise).
+	UserID string
+	// SandboxSecurity turns the sandbox's OS-level restrictions on or off for this task; nil follows
+	// the server's setting.
+	SandboxSecurity *bool
+	// KeepAlive keeps the task's folder after it ends.
+	KeepAlive bool
 }
 
 // Task is one request on its way to a pull request. Postgres is its source of truth.
@@ -72,9 +80,52 @@ type Task struct {
 	Status            TaskStatus
 	Reason            string // why a task failed or stopped, in words for its requester
 	ProgressCommentID int64  // the reply Sesame edits in place as the task moves on
-	EnqueuedAt        time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+
+	// What came of it, once known.
+	Branch       string
+	PRNumber     int
+	PRURL        string
+	InputTokens  int64
+	OutputTokens int64
+	CostUSD      float64
+
+	// StopRequestedBy names who asked to stop the task ("" when nobody did).
+	StopRequestedBy string
+	StopRequestedAt time.Time
+
+	EnqueuedAt time.Time
+	StartedAt  time.Time // when the task left the queue (preparing); zero until then
+	FinishedAt time.Time // when it reached a final status; zero until then
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Duration is how long the task ran: from leaving the queue to its end, or to now while it runs.
+func (t *Task) Duration(now time.Time) time.Duration {
+	if t.StartedAt.IsZero() {
+		return 0
+	}
+	end := t.FinishedAt
+	if end.IsZero() {
+		end = now
+	}
+	return end.Sub(t.StartedAt)
+}
+
+// TaskResult is what a task produced, recorded before its final status.
+type TaskResult struct {
+	Branch       string
+	PRNumber     int
+	PRURL        string
+	InputTokens  int64
+	OutputTokens int64
+	CostUSD      float64
+}
+
+// TaskFilter selects tasks for a list.
+type TaskFilter struct {
+	UserID string // only this web user's tasks; "" = every task
+	Limit  int    // at most this many; 0 = a default of 50
 }
 
 // TaskEvent is one thing that happened to a task: a change of status, an agent's output, a reply.
@@ -108,6 +159,19 @@ type TaskStore interface {
 	AddEvent(ctx context.Context, e TaskEvent) (TaskEvent, error)
 	// Events returns a task's events in the order they happened.
 	Events(ctx context.Context, taskID string) ([]TaskEvent, error)
+	// EventsAfter returns a task's events whose id is greater than afterID, in id order.
+	EventsAfter(ctx context.Context, taskID string, afterID int64) ([]TaskEvent, error)
+
+	// ListTasks returns tasks newest first.
+	ListTasks(ctx context.Context, f TaskFilter) ([]*Task, error)
+	// SetResult records what a task produced (branch, pull request, usage).
+	SetResult(ctx context.Context, id string, r TaskResult) error
+	// RequestStop records that by asked to stop a task that has not ended. A task still queued is
+	// stopped at once: its status event is returned (stopped non-nil) for publishing. A task that
+	// already ended fails with ECONFLICT; an unknown one with ENOTFOUND.
+	RequestStop(ctx context.Context, id, by string) (t *Task, stopped *TaskEvent, err error)
+	// StopRequested returns those of ids whose stop was requested.
+	StopRequested(ctx context.Context, ids []string) ([]string, error)
 }
 
 // TaskSubmitter turns a request into a stored, queued task. Every inbound path (GitHub, Slack, the web

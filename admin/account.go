@@ -1,0 +1,214 @@
+package admin
+
+import (
+	"net/http"
+	"net/mail"
+	"strings"
+
+	sesame "github.com/sesame-works/sesame"
+	"github.com/sesame-works/sesame/config"
+)
+
+// maxForm caps every form body: the largest field is a task's prompt.
+const maxForm = 256 << 10
+
+type accountForm struct {
+	Name, Email, Next string
+	Error             string
+}
+
+func (a *App) setupPage(w http.ResponseWriter, r *http.Request) {
+	if a.isSetUp(r) {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	a.render(w, r, http.StatusOK, "setup", "Set up Sesame", accountForm{})
+}
+
+// setup creates the first user, an admin, and closes sign-ups in the same transaction.
+func (a *App) setup(w http.ResponseWriter, r *http.Request) {
+	if a.isSetUp(r) {
+		a.errorPage(w, r, http.StatusConflict, "Sesame is already set up. Sign in instead.")
+		return
+	}
+	f, u, ok := a.readAccountForm(w, r, "setup", "Set up Sesame")
+	if !ok {
+		return
+	}
+	u.Role = sesame.RoleAdmin
+	created, err := a.Users.CreateFirstAdmin(r.Context(), u)
+	if sesame.ErrorCode(err) == sesame.ECONFLICT {
+		a.errorPage(w, r, http.StatusConflict, "Sesame is already set up. Sign in instead.")
+		return
+	} else if err != nil {
+		a.serverError(w, r, "create first admin", err)
+		return
+	}
+	a.set.Store(true)
+	if a.Config.Locked(config.RegistrationAllowNewUsers) && a.Config.Bool(config.RegistrationAllowNewUsers) {
+		a.Logger.Warn("ALLOW_USER_REGISTRATION=true keeps sign-ups open after setup; unset it to close them")
+	}
+	a.Logger.Info("first admin created; sign-ups closed", "user_id", created.ID)
+	if err := a.signIn(r, created); err != nil {
+		a.serverError(w, r, "start session", err)
+		return
+	}
+	_ = f
+	a.flash(r, "Welcome to Sesame. You are its first admin; sign-ups are now closed.")
+	http.Redirect(w, r, "/tasks", http.StatusSeeOther)
+}
+
+func (a *App) isSetUp(r *http.Request) bool {
+	if a.set.Load() {
+		return true
+	}
+	n, err := a.Users.CountUsers(r.Context())
+	if err == nil && n > 0 {
+		a.set.Store(true)
+		return true
+	}
+	return false
+}
+
+func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
+	if a.currentUser(r) != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	a.render(w, r, http.StatusOK, "login", "Sign in", loginView{Next: r.URL.Query().Get("next"), SignupOpen: a.signupOpen(r)})
+}
+
+type loginView struct {
+	Email, Next, Error string
+	SignupOpen         bool
+}
+
+func (a *App) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		a.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	v := loginView{Email: strings.TrimSpace(r.PostForm.Get("email")), Next: r.PostForm.Get("next"), SignupOpen: a.signupOpen(r)}
+	password := r.PostForm.Get("password")
+	u, err := a.Users.UserByEmail(r.Context(), v.Email)
+	if err != nil && sesame.ErrorCode(err) != sesame.ENOTFOUND {
+		a.serverError(w, r, "find user", err)
+		return
+	}
+	hash := dummyHash
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	match, err := checkPassword(hash, password)
+	if err != nil {
+		a.Logger.Error("check password", "err", err)
+	}
+	if u == nil || !match {
+		v.Error = "That email and password do not match an account."
+		a.render(w, r, http.StatusUnauthorized, "login", "Sign in", v)
+		return
+	}
+	if u.Banned {
+		v.Error = "This account is suspended. Ask an admin of this Sesame server."
+		a.render(w, r, http.StatusForbidden, "login", "Sign in", v)
+		return
+	}
+	if err := a.signIn(r, u); err != nil {
+		a.serverError(w, r, "start session", err)
+		return
+	}
+	http.Redirect(w, r, safeNext(v.Next), http.StatusSeeOther)
+}
+
+func (a *App) logout(w http.ResponseWriter, r *http.Request) {
+	if err := a.sessions.Destroy(r.Context()); err != nil {
+		a.serverError(w, r, "end session", err)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// signupOpen reads registration.allowNewUsers with the values saved by admins, which change while
+// Sesame runs (setup closes sign-ups).
+func (a *App) signupOpen(r *http.Request) bool {
+	saved, err := a.Settings.Settings(r.Context())
+	if err != nil {
+		a.Logger.Error("read saved settings", "err", err)
+		return false // closed when in doubt
+	}
+	cfg, err := a.Config.WithAdmin(config.MapLayer(saved))
+	if err != nil {
+		a.Logger.Error("saved settings", "err", err)
+		return false
+	}
+	return cfg.Bool(config.RegistrationAllowNewUsers)
+}
+
+func (a *App) signupPage(w http.ResponseWriter, r *http.Request) {
+	if !a.signupOpen(r) {
+		a.render(w, r, http.StatusForbidden, "signup_closed", "Sign-ups are closed", nil)
+		return
+	}
+	a.render(w, r, http.StatusOK, "signup", "Create an account", accountForm{})
+}
+
+func (a *App) signup(w http.ResponseWriter, r *http.Request) {
+	if !a.signupOpen(r) {
+		a.render(w, r, http.StatusForbidden, "signup_closed", "Sign-ups are closed", nil)
+		return
+	}
+	f, u, ok := a.readAccountForm(w, r, "signup", "Create an account")
+	if !ok {
+		return
+	}
+	u.Role = sesame.RoleUser
+	created, err := a.Users.CreateUser(r.Context(), u)
+	if sesame.ErrorCode(err) == sesame.ECONFLICT {
+		f.Error = "An account with this email already exists. Sign in instead."
+		a.render(w, r, http.StatusConflict, "signup", "Create an account", f)
+		return
+	} else if err != nil {
+		a.serverError(w, r, "create user", err)
+		return
+	}
+	a.Logger.Info("user signed up", "user_id", created.ID)
+	if err := a.signIn(r, created); err != nil {
+		a.serverError(w, r, "start session", err)
+		return
+	}
+	http.Redirect(w, r, "/tasks", http.StatusSeeOther)
+}
+
+// readAccountForm reads and checks a setup or sign-up form; on a problem it renders the form again
+// with the reason and returns ok false.
+func (a *App) readAccountForm(w http.ResponseWriter, r *http.Request, page, title string) (accountForm, sesame.User, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		a.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
+		return accountForm{}, sesame.User{}, false
+	}
+	f := accountForm{Name: strings.TrimSpace(r.PostForm.Get("name")), Email: strings.TrimSpace(r.PostForm.Get("email"))}
+	password := r.PostForm.Get("password")
+	addr, err := mail.ParseAddress(f.Email)
+	switch {
+	case f.Name == "" || len(f.Name) > 200:
+		f.Error = "Enter your name (up to 200 characters)."
+	case err != nil || addr.Address != f.Email || len(f.Email) > 254:
+		f.Error = "Enter an email address such as ada@example.com."
+	case passwordProblem(password) != "":
+		f.Error = passwordProblem(password)
+	case password != r.PostForm.Get("password_confirm"):
+		f.Error = "The two passwords differ."
+	}
+	if f.Error != "" {
+		a.render(w, r, http.StatusUnprocessableEntity, page, title, f)
+		return f, sesame.User{}, false
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		a.serverError(w, r, "hash password", err)
+		return f, sesame.User{}, false
+	}
+	return f, sesame.User{Name: f.Name, Email: strings.ToLower(f.Email), PasswordHash: hash}, true
+}

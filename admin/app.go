@@ -1,0 +1,165 @@
+// Package admin is Sesame's web app: first-admin setup, sign-in and sign-up, the task list, the form
+// that starts a task, the live task page, and each user's settings. Pages are rendered on the server
+// from embedded templates and work without JavaScript; a small script adds live updates over
+// Server-Sent Events. Sessions live in Postgres through scs; every state-changing request passes the
+// standard library's cross-origin protection.
+package admin
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	sesame "github.com/sesame-works/sesame"
+	"github.com/sesame-works/sesame/config"
+)
+
+// Repositories lists the repositories the GitHub App can reach.
+type Repositories interface {
+	Repositories(ctx context.Context) ([]sesame.RepoRef, error)
+}
+
+// TokenChecker tells whose GitHub personal access token a token is.
+type TokenChecker interface {
+	TokenOwner(ctx context.Context, token string) (login string, err error)
+}
+
+// Sealer encrypts secrets before they are stored.
+type Sealer interface {
+	Seal(plaintext, associatedData []byte) ([]byte, error)
+	Open(sealed, associatedData []byte) ([]byte, error)
+}
+
+// Stopper asks for a task to be stopped (the worker running it stops it and tells its origin).
+type Stopper interface {
+	RequestStop(ctx context.Context, taskID, by string) (*sesame.Task, error)
+}
+
+// Options are the parts the web app works with. Every field but Repos and GitHub is required.
+type Options struct {
+	Config    *config.Config // settings from env and file; admin-saved values are read from Settings
+	Tasks     sesame.TaskStore
+	Submitter sesame.TaskSubmitter
+	Users     sesame.UserStore
+	Settings  sesame.SettingStore
+	Sessions  scs.Store // where sessions live (Postgres); tokens are keyed with BETTER_AUTH_SECRET here
+	Live      Live      // live task events (Redis)
+	Stopper   Stopper
+	Sealer    Sealer
+	Repos     Repositories // nil: no GitHub App configured
+	GitHub    TokenChecker // nil: tokens cannot be checked, so none can be connected
+	Logger    *slog.Logger
+}
+
+// App is the web app.
+type App struct {
+	Options
+	base     *url.URL
+	sessions *scs.SessionManager
+	pages    *pages
+	frames   *frameCache
+	handler  http.Handler
+	set      atomic.Bool // a user exists: setup is over
+}
+
+// New builds the web app.
+func New(opts Options) (*App, error) {
+	if opts.Config == nil || opts.Tasks == nil || opts.Submitter == nil || opts.Users == nil ||
+		opts.Settings == nil || opts.Sessions == nil || opts.Live == nil || opts.Stopper == nil || opts.Sealer == nil {
+		return nil, errors.New("admin: missing a required part")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	base, err := url.Parse(opts.Config.String(config.ServerBaseURL))
+	if err != nil {
+		return nil, err
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Options: opts, base: base, pages: p, frames: newFrameCache(4096)}
+	a.sessions = newSessionManager(opts.Sessions, []byte(opts.Config.String(config.AuthSecret)), base.Scheme == "https")
+	a.handler = a.routes()
+	return a, nil
+}
+
+// ServeHTTP serves the web app.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", staticFiles())
+	mux.HandleFunc("GET /{$}", a.home)
+
+	mux.HandleFunc("GET /setup", a.setupPage)
+	mux.HandleFunc("POST /setup", a.setup)
+	mux.HandleFunc("GET /login", a.loginPage)
+	mux.HandleFunc("POST /login", a.login)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("GET /signup", a.signupPage)
+	mux.HandleFunc("POST /signup", a.signup)
+
+	mux.Handle("GET /tasks", a.requireUser(a.taskList))
+	mux.Handle("GET /tasks/new", a.requireUser(a.taskForm))
+	mux.Handle("POST /tasks", a.requireUser(a.createTask))
+	mux.Handle("GET /tasks/{id}", a.requireUser(a.taskPage))
+	mux.Handle("GET /tasks/{id}/events", a.requireUser(a.taskEvents))
+	mux.Handle("POST /tasks/{id}/stop", a.requireUser(a.stopTask))
+
+	mux.Handle("GET /settings", a.requireUser(a.settingsPage))
+	mux.Handle("POST /settings/github", a.requireUser(a.connectGitHub))
+	mux.Handle("POST /settings/github/delete", a.requireUser(a.disconnectGitHub))
+
+	mux.HandleFunc("/", a.notFound)
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.Logger.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		a.errorPage(w, r, http.StatusForbidden, "This request came from another site, so Sesame refused it. Go back to the page and submit the form again.")
+	}))
+	return cop.Handler(a.sessions.LoadAndSave(a.setupGate(mux)))
+}
+
+// setupGate sends every page to /setup until the first user exists.
+func (a *App) setupGate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.set.Load() || r.URL.Path == "/setup" || isStatic(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		n, err := a.Users.CountUsers(r.Context())
+		if err != nil {
+			a.serverError(w, r, "count users", err)
+			return
+		}
+		if n > 0 {
+			a.set.Store(true)
+			next.ServeHTTP(w, r)
+			return
+		}
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+	})
+}
+
+func (a *App) home(w http.ResponseWriter, r *http.Request) {
+	if a.currentUser(r) == nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/tasks", http.StatusSeeOther)
+}
+
+func (a *App) notFound(w http.ResponseWriter, r *http.Request) {
+	a.errorPage(w, r, http.StatusNotFound, "There is no page at this address.")
+}
+
+// now is the clock pages use for durations.
+var now = time.Now

@@ -1,0 +1,197 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	sesame "github.com/sesame-works/sesame"
+)
+
+// Live is the feed of events published as tasks run, from any worker.
+type Live interface {
+	// Follow returns the events of the task published from now on. It returns once the feed is
+	// established, so nothing published after it returns is missed. The channel closes when stop is
+	// called or when the feed broke (the viewer fell behind, or the connection to Redis was lost);
+	// the viewer then resumes from the stored events.
+	Follow(ctx context.Context, taskID string) (events <-chan sesame.TaskEvent, stop func(), err error)
+}
+
+// heartbeat keeps idle streams open through proxies and lets the server notice a gone client.
+const heartbeat = 15 * time.Second
+
+// taskEvents streams a task's events as Server-Sent Events. It starts after the id in Last-Event-ID
+// (sent by the browser when it reconnects) or in ?after= (the last event the page was rendered with),
+// sends the stored events after it, then the live ones, skipping any already sent, and ends with an
+// "end" event once the task has ended.
+func (a *App) taskEvents(w http.ResponseWriter, r *http.Request, u *sesame.User) {
+	ctx := r.Context()
+	t, err := a.Tasks.Task(ctx, r.PathValue("id"))
+	if err != nil || !canSee(u, t) {
+		http.Error(w, "No such task.", http.StatusNotFound)
+		return
+	}
+	after := lastEventID(r)
+
+	// Follow first, then read what is stored: an event published in between is in both, and is sent once.
+	var live <-chan sesame.TaskEvent
+	stop := func() {}
+	if !t.Status.Final() {
+		if live, stop, err = a.Live.Follow(ctx, t.ID); err != nil {
+			a.Logger.Error("follow task events", "task_id", t.ID, "err", err)
+			http.Error(w, "Live events are unavailable right now; reload the page.", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	defer stop()
+	stored, err := a.Tasks.EventsAfter(ctx, t.ID, after)
+	if err != nil {
+		a.Logger.Error("stored task events", "task_id", t.ID, "err", err)
+		http.Error(w, "Events could not be read; reload the page.", http.StatusServiceUnavailable)
+		return
+	}
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	if _, err := w.Write([]byte("retry: 2000\n\n")); err != nil {
+		return
+	}
+	final := t.Status.Final()
+	for _, e := range stored {
+		if _, err := w.Write(a.frames.frame(e, a.pages)); err != nil {
+			return
+		}
+		after = e.ID
+		final = final || finalStatus(e)
+	}
+	if !final && live != nil {
+		// The task may have ended between loading it and following it, with nothing more to publish.
+		if t, err := a.Tasks.Task(ctx, t.ID); err == nil && t.Status.Final() {
+			final = true
+		}
+	}
+	if final {
+		w.Write(endFrame)
+		rc.Flush()
+		return
+	}
+	if rc.Flush() != nil {
+		return
+	}
+
+	tick := time.NewTicker(heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if _, err := w.Write([]byte(": ping\n\n")); err != nil || rc.Flush() != nil {
+				return
+			}
+		case e, ok := <-live:
+			if !ok {
+				return // the browser reconnects with Last-Event-ID and catches up from the store
+			}
+			if e.ID <= after {
+				continue
+			}
+			after = e.ID
+			if _, err := w.Write(a.frames.frame(e, a.pages)); err != nil {
+				return
+			}
+			if finalStatus(e) {
+				w.Write(endFrame)
+				rc.Flush()
+				return
+			}
+			// Write what else is already waiting before flushing: one flush per burst, not per event.
+			if len(live) == 0 && rc.Flush() != nil {
+				return
+			}
+		}
+	}
+}
+
+var endFrame = []byte("event: end\ndata: {}\n\n")
+
+func finalStatus(e sesame.TaskEvent) bool {
+	return e.Type == "status" && sesame.TaskStatus(e.Message).Final()
+}
+
+func lastEventID(r *http.Request) int64 {
+	var id int64
+	for _, s := range []string{r.Header.Get("Last-Event-ID"), r.URL.Query().Get("after")} {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > id {
+			id = n
+		}
+	}
+	return id
+}
+
+// frameCache renders each event to its SSE frame once per process, however many viewers it has: with
+// hundreds of viewers of one busy task, rendering per viewer would cost more than everything else.
+type frameCache struct {
+	mu     sync.Mutex
+	frames map[int64][]byte
+	order  []int64 // ring of cached ids, oldest evicted first
+	next   int
+}
+
+func newFrameCache(size int) *frameCache {
+	return &frameCache{frames: make(map[int64][]byte, size), order: make([]int64, size)}
+}
+
+// liveMessage is the data of one SSE event: the event rendered as the page renders it.
+type liveMessage struct {
+	ID     int64  `json:"id"`
+	Type   string `json:"type"`
+	Status string `json:"status,omitempty"`
+	HTML   string `json:"html"`
+}
+
+func (c *frameCache) frame(e sesame.TaskEvent, p *pages) []byte {
+	c.mu.Lock()
+	f, ok := c.frames[e.ID]
+	c.mu.Unlock()
+	if ok {
+		return f
+	}
+	var html bytes.Buffer
+	if err := p.event.Execute(&html, viewEvent(e)); err != nil {
+		html.Reset()
+		html.WriteString(`<li class="event error">This event could not be shown.</li>`)
+	}
+	m := liveMessage{ID: e.ID, Type: e.Type, HTML: html.String()}
+	if e.Type == "status" {
+		m.Status = e.Message
+	}
+	data, _ := json.Marshal(m)
+	f = make([]byte, 0, len(data)+40)
+	f = append(f, "id: "...)
+	f = strconv.AppendInt(f, e.ID, 10)
+	f = append(f, "\nevent: task\ndata: "...)
+	f = append(f, data...)
+	f = append(f, "\n\n"...)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cached, ok := c.frames[e.ID]; ok { // another viewer rendered it meanwhile
+		return cached
+	}
+	if old := c.order[c.next]; old != 0 {
+		delete(c.frames, old)
+	}
+	c.order[c.next] = e.ID
+	c.next = (c.next + 1) % len(c.order)
+	c.frames[e.ID] = f
+	return f
+}

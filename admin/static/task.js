@@ -1,0 +1,56 @@
+// Follows a running task: appends its events as they come (Server-Sent Events) and refreshes the
+// summary when the task ends. The page works without this script; it only adds live updates.
+(function () {
+  "use strict";
+  var list = document.getElementById("events");
+  var summary = document.getElementById("task-summary");
+  if (!list || !summary || list.dataset.live !== "true") return;
+  var seen = new Set();
+  list.querySelectorAll("li[data-id]").forEach(function (li) { seen.add(li.dataset.id); });
+  var url = "/tasks/" + summary.dataset.task + "/events?after=" + (list.dataset.after || "0");
+  var note = document.getElementById("live-note");
+  var source = new EventSource(url);
+
+  function atBottom() {
+    return window.innerHeight + window.scrollY >= document.body.offsetHeight - 40;
+  }
+
+  source.addEventListener("task", function (ev) {
+    var m = JSON.parse(ev.data);
+    var id = String(m.id);
+    if (seen.has(id)) return; // a reconnect may send an event twice; show it once
+    seen.add(id);
+    var follow = atBottom();
+    list.insertAdjacentHTML("beforeend", m.html);
+    if (m.status) {
+      var badge = summary.querySelector(".status");
+      if (badge) {
+        badge.dataset.status = m.status;
+        badge.className = "status status-" + m.status;
+        badge.textContent = m.status;
+      }
+      summary.dataset.status = m.status;
+    }
+    if (follow) window.scrollTo(0, document.body.scrollHeight);
+  });
+
+  source.addEventListener("end", function () {
+    source.close();
+    if (note) note.textContent = "This task has ended.";
+    // Refresh the summary (pull request, duration, usage) from the page as it is now.
+    fetch(location.href, { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("task-summary");
+        if (fresh) summary.replaceWith(fresh);
+      });
+  });
+
+  source.onerror = function () {
+    if (note) note.textContent = "Connection lost; reconnecting…";
+  };
+  source.onopen = function () {
+    if (note) note.textContent = "Following live…";
+  };
+})();

@@ -125,7 +125,7 @@ func (a *App) routes() http.Handler {
 		a.Logger.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
 		a.errorPage(w, r, http.StatusForbidden, "This request came from another site, so Sesame refused it. Go back to the page and submit the form again.")
 	}))
-	return cop.Handler(a.sessions.LoadAndSave(a.setupGate(mux)))
+	return a.sessions.LoadAndSave(cop.Handler(a.setupGate(mux)))
 }
 
 // setupGate sends every page to /setup until the first user exists.

@@ -3,10 +3,10 @@ package main
 import (
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
+	"strings"
 	"time"
-
-	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-works/sesame/config"
 )
@@ -24,20 +24,43 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// requestLogger logs each request with its delivery id when it has one. Health checks log at debug.
-func requestLogger(l *slog.Logger) gin.HandlerFunc {
-	return func(c *gin.Context) {
+// logRequests logs each request when it ends, with its delivery id when it has one. Health checks and
+// static files log at debug.
+func logRequests(l *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		c.Next()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
 		level := slog.LevelInfo
-		if p := c.Request.URL.Path; p == "/healthz" || p == "/readyz" {
+		if p := r.URL.Path; p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/static/") {
 			level = slog.LevelDebug
 		}
-		attrs := []any{"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
-			"duration", time.Since(start)}
-		if d := c.GetHeader("X-GitHub-Delivery"); d != "" {
+		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start)}
+		if d := r.Header.Get("X-GitHub-Delivery"); d != "" {
 			attrs = append(attrs, "delivery_id", d)
 		}
-		l.Log(c.Request.Context(), level, "http request", attrs...)
-	}
+		l.Log(r.Context(), level, "http request", attrs...)
+	})
 }
+
+// statusWriter remembers the status of a response. Unwrap lets http.ResponseController reach the
+// real writer (to flush event streams).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gin-gonic/gin"
+	"github.com/alexedwards/scs/pgxstore"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
@@ -54,6 +54,8 @@ type Main struct {
 	Submitter *queue.Submitter
 
 	mirrors  *gitops.Cache
+	sessions *pgxstore.PostgresStore
+	hub      *events.Hub
 	listener net.Listener
 	http     *http.Server
 	worker   *asynq.Server
@@ -109,7 +111,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	if m.Role != RoleWorker {
-		if err := m.openWeb(ctx); err != nil {
+		if err := m.openWeb(ctx, app); err != nil {
 			return err
 		}
 	}
@@ -121,34 +123,6 @@ func (m *Main) Open(ctx context.Context) error {
 		m.handler = asynq.NewServeMux()
 		m.handler.Handle(queue.TypeTaskRun, queue.HandleTaskRun(r.Run, r.GiveUp))
 		m.worker = queue.NewServer(m.Redis, cfg.Int(config.WorkerConcurrency), cfg.Duration(config.WorkerPollInterval), m.Logger)
-	}
-	return nil
-}
-
-func (m *Main) openWeb(ctx context.Context) error {
-	gin.SetMode(gin.ReleaseMode)
-	engine := gin.New()
-	engine.Use(gin.Recovery(), requestLogger(m.Logger))
-	engine.GET("/healthz", m.healthz)
-	engine.GET("/readyz", m.readyz)
-	hook := &bot.GitHubWebhook{
-		Secret: []byte(m.Config.String(config.GitHubWebhookSecret)),
-		AppID:  int64(m.Config.Int(config.GitHubAppID)),
-		Tasks:  m.Submitter,
-		Logger: m.Logger,
-	}
-	engine.POST("/webhooks/github", hook.Handle)
-
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", m.Config.String(config.ServerListen))
-	if err != nil {
-		return fmt.Errorf("listen on %s (LISTEN_ADDR): %w", m.Config.String(config.ServerListen), err)
-	}
-	m.listener = ln
-	m.http = &http.Server{
-		Handler:           engine,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
 	}
 	return nil
 }
@@ -205,6 +179,12 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) Close() error {
 	if m.listener != nil && m.http == nil {
 		m.listener.Close()
+	}
+	if m.sessions != nil {
+		m.sessions.StopCleanup()
+	}
+	if m.hub != nil {
+		m.hub.Close()
 	}
 	if m.Queue != nil {
 		m.Queue.Close()

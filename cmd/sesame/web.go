@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/gin-gonic/gin"
+
+	sesame "github.com/sesame-works/sesame"
+	"github.com/sesame-works/sesame/admin"
+	"github.com/sesame-works/sesame/bot"
+	"github.com/sesame-works/sesame/config"
+	"github.com/sesame-works/sesame/events"
+	"github.com/sesame-works/sesame/mask"
+	"github.com/sesame-works/sesame/postgres"
+	"github.com/sesame-works/sesame/sealed"
+)
+
+// openWeb builds the HTTP side: gin receives GitHub's webhooks and answers health checks; every other
+// path is the web app. Both sit behind one listener.
+func (m *Main) openWeb(ctx context.Context, app *bot.App) error {
+	gin.SetMode(gin.ReleaseMode)
+	engine := gin.New()
+	engine.Use(gin.Recovery())
+	engine.GET("/healthz", m.healthz)
+	engine.GET("/readyz", m.readyz)
+	hook := &bot.GitHubWebhook{
+		Secret: []byte(m.Config.String(config.GitHubWebhookSecret)),
+		AppID:  int64(m.Config.Int(config.GitHubAppID)),
+		Tasks:  m.Submitter,
+		Logger: m.Logger,
+	}
+	engine.POST("/webhooks/github", hook.Handle)
+
+	web, err := m.newWebApp(app)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/", engine)
+	mux.Handle("/healthz", engine)
+	mux.Handle("/readyz", engine)
+	mux.Handle("/", web)
+
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", m.Config.String(config.ServerListen))
+	if err != nil {
+		return fmt.Errorf("listen on %s (LISTEN_ADDR): %w", m.Config.String(config.ServerListen), err)
+	}
+	m.listener = ln
+	m.http = &http.Server{
+		Handler:           logRequests(m.Logger, mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	// Event streams never end on their own: closing the hub ends them, so shutdown does not wait.
+	m.http.RegisterOnShutdown(func() { m.hub.Close() })
+	return nil
+}
+
+// newWebApp wires the web app to its stores, the live event hub and GitHub.
+func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
+	box, err := sealed.New(m.Config.String(config.EncryptionKey))
+	if err != nil {
+		return nil, fmt.Errorf("ENCRYPTION_KEY: %w", err)
+	}
+	m.sessions = pgxstore.New(m.DB.Pool)
+	m.hub = events.NewHub(m.Redis, m.Logger)
+	opts := admin.Options{
+		Config:    m.Config,
+		Tasks:     m.Tasks,
+		Submitter: m.Submitter,
+		Users:     postgres.NewUserStore(m.DB),
+		Settings:  postgres.NewSettingStore(m.DB),
+		Sessions:  m.sessions,
+		Live:      hubFeed{m.hub},
+		Stopper:   &events.Recorder{Store: m.Tasks, Redis: m.Redis, Masker: mask.New(m.Config.Secrets()...), Logger: m.Logger},
+		Sealer:    box,
+		Logger:    m.Logger,
+	}
+	if app != nil {
+		opts.Repos, opts.GitHub = app, app
+	}
+	return admin.New(opts)
+}
+
+// hubFeed gives the web app the live events of the hub.
+type hubFeed struct{ hub *events.Hub }
+
+func (f hubFeed) Follow(ctx context.Context, taskID string) (<-chan sesame.TaskEvent, func(), error) {
+	sub, err := f.hub.Subscribe(ctx, taskID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sub.C, sub.Close, nil
+}

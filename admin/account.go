@@ -31,7 +31,7 @@ func (a *App) setup(w http.ResponseWriter, r *http.Request) {
 		a.errorPage(w, r, http.StatusConflict, "Sesame is already set up. Sign in instead.")
 		return
 	}
-	f, u, ok := a.readAccountForm(w, r, "setup", "Set up Sesame")
+	_, u, ok := a.readAccountForm(w, r, "setup", "Set up Sesame")
 	if !ok {
 		return
 	}
@@ -53,7 +53,6 @@ func (a *App) setup(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, "start session", err)
 		return
 	}
-	_ = f
 	a.flash(r, "Welcome to Sesame. You are its first admin; sign-ups are now closed.")
 	http.Redirect(w, r, "/tasks", http.StatusSeeOther)
 }

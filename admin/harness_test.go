@@ -48,7 +48,6 @@ type env struct {
 
 func newEnv(t *testing.T, extraEnv ...string) *env {
 	t.Helper()
-	ctx := context.Background()
 	db := pgtest.Open(t)
 	rdb := redis.NewClient(redistest.New(t).Options())
 	t.Cleanup(func() { rdb.Close() })
@@ -89,7 +88,6 @@ func newEnv(t *testing.T, extraEnv ...string) *env {
 	}
 	e.srv = httptest.NewServer(web)
 	t.Cleanup(e.srv.Close)
-	_ = ctx
 	return e
 }
 

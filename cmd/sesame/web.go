@@ -92,6 +92,9 @@ func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
 type hubFeed struct{ hub *events.Hub }
 
 func (f hubFeed) Follow(ctx context.Context, taskID string) (<-chan sesame.TaskEvent, func(), error) {
+	// Redis down: answer 503 after a few seconds rather than keep the browser waiting.
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	sub, err := f.hub.Subscribe(ctx, taskID)
 	if err != nil {
 		return nil, nil, err

@@ -27,6 +27,7 @@ type App struct {
 
 	app    *github.Client // authenticated with the app's JWT
 	flight singleflight.Group
+	repos  repoCache // the answer of Repositories
 
 	mu      sync.Mutex
 	tokens  map[int64]installationToken
@@ -63,6 +64,7 @@ func NewApp(id int64, privateKeyPEM []byte, apiURL string, hc *http.Client) (*Ap
 	}
 	a := &App{id: id, key: key, baseURL: base, hc: hc,
 		tokens: map[int64]installationToken{}, clients: map[int64]*github.Client{}}
+	a.repos.now = time.Now
 	a.app = a.newClient(roundTripperFunc(func(r *http.Request) (*http.Response, error) {
 		signed, err := a.JWT()
 		if err != nil {

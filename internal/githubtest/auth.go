@@ -21,9 +21,12 @@ const (
 )
 
 type installation struct {
-	id    int64
-	repos []string          // keys of s.repos, in the order added
-	perms map[string]string // e.g. "issues": "write"
+	id          int64
+	account     string            // login of the account it is installed on: the first repository's owner
+	repos       []string          // keys of s.repos, in the order added
+	perms       map[string]string // e.g. "issues": "write"
+	createdAt   time.Time
+	suspendedAt time.Time // zero unless SuspendInstallation
 }
 
 type repository struct {
@@ -31,6 +34,7 @@ type repository struct {
 	fullName  string // as first given, e.g. "Octo/Hello"
 	createdAt time.Time
 	pushedAt  time.Time
+	public    bool // repositories are private unless SetPrivate(name, false)
 
 	gitDir string     // bare repository made by CreateRepo, else ""
 	pushMu sync.Mutex // serializes receive-packs, so each sees its own updates
@@ -51,8 +55,28 @@ func (s *Server) repoLocked(fullName string) *repository {
 type token struct {
 	installation int64
 	expiresAt    time.Time
-	repos        []string // keys of s.repos the token may use
+	all          bool     // no repositories asked for: it follows the installation's
+	repos        []string // keys of s.repos asked for, when !all
 	perms        map[string]string
+}
+
+// tokenReposLocked returns the keys of the repositories tok may use now: its
+// installation's, or those asked for that the installation still has.
+func (s *Server) tokenReposLocked(tok *token) []string {
+	inst := s.installations[tok.installation]
+	if inst == nil {
+		return nil
+	}
+	if tok.all {
+		return slices.Clone(inst.repos)
+	}
+	var out []string
+	for _, k := range tok.repos {
+		if slices.Contains(inst.repos, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // defaultPermissions are the permissions an installation grants unless
@@ -71,12 +95,15 @@ func (s *Server) AddInstallation(id int64, repos ...string) {
 	defer s.mu.Unlock()
 	inst := s.installations[id]
 	if inst == nil {
-		inst = &installation{id: id, perms: defaultPermissions()}
+		inst = &installation{id: id, perms: defaultPermissions(), createdAt: s.nowLocked().Truncate(time.Second)}
 		s.installations[id] = inst
 	}
 	for _, name := range repos {
 		k := repoKey(name)
 		s.repoLocked(name)
+		if inst.account == "" {
+			inst.account, _, _ = strings.Cut(s.repos[k].fullName, "/")
+		}
 		if !slices.Contains(inst.repos, k) {
 			inst.repos = append(inst.repos, k)
 		}
@@ -96,6 +123,26 @@ func (s *Server) SetInstallationPermissions(id int64, perms map[string]string) {
 	for k, v := range perms {
 		inst.perms[k] = v
 	}
+}
+
+// SuspendInstallation suspends installation id, as an account owner can:
+// GitHub then still lists it, with suspended_at set, but issues no tokens for it.
+func (s *Server) SuspendInstallation(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst := s.installations[id]
+	if inst == nil {
+		panic(fmt.Sprintf("githubtest: SuspendInstallation: no installation %d", id))
+	}
+	inst.suspendedAt = s.nowLocked().Truncate(time.Second)
+}
+
+// SetPrivate makes repo ("owner/name") private or public; repositories are
+// private until told otherwise. It registers the repository if needed.
+func (s *Server) SetPrivate(repo string, private bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.repoLocked(repo).public = !private
 }
 
 // TokensIssued is the number of installation tokens issued so far.
@@ -161,6 +208,11 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		writeNotFound(w, docsCreateToken)
 		return
 	}
+	if !inst.suspendedAt.IsZero() {
+		s.mu.Unlock()
+		writeError(w, http.StatusForbidden, "This installation has been suspended", docsCreateToken)
+		return
+	}
 	repos, ok := s.selectReposLocked(inst, req)
 	if !ok {
 		s.mu.Unlock()
@@ -174,7 +226,8 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	value := "ghs_" + randomString(36)
-	tok := &token{installation: id, expiresAt: s.nowLocked().Add(tokenLifetime).Truncate(time.Second), repos: repos, perms: perms}
+	all := len(req.Repositories) == 0 && len(req.RepositoryIDs) == 0
+	tok := &token{installation: id, expiresAt: s.nowLocked().Add(tokenLifetime).Truncate(time.Second), all: all, repos: repos, perms: perms}
 	s.tokens[value] = tok
 	s.tokensIssued++
 	resp := tokenJSON{Token: value, ExpiresAt: timestamp(tok.expiresAt), Permissions: perms, RepositorySelection: "selected"}
@@ -238,7 +291,7 @@ func (s *Server) tokenRepoJSONLocked(r *http.Request, k string) tokenRepoJSON {
 		NodeID:   nodeID("R_kgDO", repo.id),
 		Name:     name,
 		FullName: repo.fullName,
-		Private:  true,
+		Private:  !repo.public,
 		Owner:    s.userJSON(s.apiBase(r), s.userLocked(owner)),
 		HTMLURL:  s.URL + "/" + repo.fullName,
 		URL:      s.apiBase(r) + "/repos/" + repo.fullName,
@@ -281,39 +334,46 @@ func levelRank(level string) int {
 // which grants one of perms at level or above. Otherwise it answers as
 // GitHub does (401, 404 or 403) and returns false.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, repo, level string, perms ...string) bool {
-	header := r.Header.Get("Authorization")
-	if header == "" {
-		writeError(w, http.StatusUnauthorized, msgRequiresAuth, docsREST)
+	tok, ok := s.installationToken(w, r)
+	if !ok {
 		return false
 	}
-	scheme, cred, _ := strings.Cut(header, " ")
 	s.mu.Lock()
-	tok, valid := s.tokens[cred], false
-	var granted map[string]string
-	var inRepo bool
-	if tok != nil {
-		valid = s.nowLocked().Before(tok.expiresAt)
-		granted = tok.perms
-		inRepo = slices.Contains(tok.repos, repoKey(repo))
-	}
+	inRepo := slices.Contains(s.tokenReposLocked(tok), repoKey(repo))
 	s.mu.Unlock()
-
-	if !valid || !(strings.EqualFold(scheme, "token") || strings.EqualFold(scheme, "bearer")) {
-		writeError(w, http.StatusUnauthorized, msgBadCredentials, docsREST)
-		return false
-	}
-	s.setInstallation(r, tok.installation)
 	if !inRepo {
 		writeNotFound(w, docsREST)
 		return false
 	}
 	for _, p := range perms {
-		if levelRank(granted[p]) >= levelRank(level) {
+		if levelRank(tok.perms[p]) >= levelRank(level) {
 			return true
 		}
 	}
 	writeError(w, http.StatusForbidden, msgNotAccessible, docsREST)
 	return false
+}
+
+// installationToken returns the issued, unexpired installation token r
+// carries ("token ghs_..." or "Bearer ghs_...") and records its
+// installation. Otherwise it answers 401 as GitHub does and returns false.
+func (s *Server) installationToken(w http.ResponseWriter, r *http.Request) (*token, bool) {
+	header := r.Header.Get("Authorization")
+	if header == "" {
+		writeError(w, http.StatusUnauthorized, msgRequiresAuth, docsREST)
+		return nil, false
+	}
+	scheme, cred, _ := strings.Cut(header, " ")
+	s.mu.Lock()
+	tok := s.tokens[cred]
+	valid := tok != nil && s.nowLocked().Before(tok.expiresAt)
+	s.mu.Unlock()
+	if !valid || !(strings.EqualFold(scheme, "token") || strings.EqualFold(scheme, "bearer")) {
+		writeError(w, http.StatusUnauthorized, msgBadCredentials, docsREST)
+		return nil, false
+	}
+	s.setInstallation(r, tok.installation)
+	return tok, true
 }
 
 // decodeBody decodes a JSON body; an empty body or "null" leaves v as is.

@@ -10,7 +10,11 @@
 // The server plays a GitHub App named AppSlug ("sesame-test"): it verifies
 // app JWTs (RS256, signed with PrivateKeyPEM), issues installation tokens
 // ("ghs_..."), and accepts those tokens only for the repositories of their
-// installation. Paths are served both at the root (client.BaseURL = URL+"/")
+// installation. GET /app/installations (with the JWT) and
+// GET /installation/repositories (with a token) list what AddInstallation
+// set up, paged with per_page, page and a Link header as GitHub pages.
+// AddUserToken registers a user's personal access token, which GET /user
+// answers for. Paths are served both at the root (client.BaseURL = URL+"/")
 // and under "/api/v3/" (go-github's WithEnterpriseURLs(URL, URL)).
 //
 // CreateRepo makes a repository a real bare git repository that git clones,

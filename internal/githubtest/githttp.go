@@ -198,7 +198,7 @@ func (s *Server) handleGit(w http.ResponseWriter, r *http.Request) {
 	visible := false
 	if valid {
 		contents = tok.perms["contents"]
-		visible = repo != nil && repo.gitDir != "" && slices.Contains(tok.repos, repoKey(fullName))
+		visible = repo != nil && repo.gitDir != "" && slices.Contains(s.tokenReposLocked(tok), repoKey(fullName))
 	}
 	s.mu.Unlock()
 

@@ -122,12 +122,16 @@ func (s *Server) repoJSONLocked(api string, repo *repository) repoJSON {
 		hostname = h.Hostname()
 	}
 	html := s.URL + "/" + repo.fullName
+	visibility := "private"
+	if repo.public {
+		visibility = "public"
+	}
 	return repoJSON{
 		ID:                       repo.id,
 		NodeID:                   nodeID("R_kgDO", repo.id),
 		Name:                     name,
 		FullName:                 repo.fullName,
-		Private:                  true,
+		Private:                  !repo.public,
 		Owner:                    s.userJSON(api, s.userLocked(owner)),
 		HTMLURL:                  html,
 		Fork:                     false,
@@ -178,10 +182,10 @@ func (s *Server) repoJSONLocked(api string, repo *repository) repoJSON {
 		HasIssues:                true,
 		HasProjects:              true,
 		HasDownloads:             true,
-		HasWiki:                  false, // private repositories on the free plan have none
-		AllowForking:             false,
+		HasWiki:                  repo.public, // private repositories on the free plan have none
+		AllowForking:             repo.public,
 		Topics:                   []string{},
-		Visibility:               "private",
+		Visibility:               visibility,
 		OpenIssuesCount:          s.openPullsLocked(repo),
 		OpenIssues:               s.openPullsLocked(repo),
 		DefaultBranch:            "main",

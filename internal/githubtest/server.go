@@ -45,6 +45,7 @@ type Server struct {
 	tokens        map[string]*token      // by token value
 	tokensIssued  int
 	users         map[string]*user             // by lower-case login
+	userTokens    map[string]string            // personal access token -> lower-case login
 	roles         map[string]map[string]string // repo key -> login key -> role
 	comments      map[int64]*Comment
 	commentOrder  []int64
@@ -93,6 +94,7 @@ func NewServer(t testing.TB) *Server {
 		repos:         map[string]*repository{},
 		tokens:        map[string]*token{},
 		users:         map[string]*user{},
+		userTokens:    map[string]string{},
 		roles:         map[string]map[string]string{},
 		comments:      map[int64]*Comment{},
 		reactions:     map[int64][]reaction{},
@@ -107,7 +109,10 @@ func NewServer(t testing.TB) *Server {
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /app", s.handleGetApp)
+	s.mux.HandleFunc("GET /app/installations", s.handleListInstallations)
 	s.mux.HandleFunc("POST /app/installations/{id}/access_tokens", s.handleCreateToken)
+	s.mux.HandleFunc("GET /installation/repositories", s.handleListInstallationRepos)
+	s.mux.HandleFunc("GET /user", s.handleGetUser)
 	s.mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{username}/permission", s.handlePermission)
 	s.mux.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", s.handleCreateComment)
 	s.mux.HandleFunc("GET /repos/{owner}/{repo}/issues/comments/{id}", s.handleGetComment)

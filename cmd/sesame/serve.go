@@ -54,6 +54,7 @@ type Main struct {
 	Submitter *queue.Submitter
 
 	mirrors  *gitops.Cache
+	runner   *runner.Runner
 	sessions *pgxstore.PostgresStore
 	hub      *events.Hub
 	listener net.Listener
@@ -120,6 +121,7 @@ func (m *Main) Open(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		m.runner = r
 		m.handler = asynq.NewServeMux()
 		m.handler.Handle(queue.TypeTaskRun, queue.HandleTaskRun(r.Run, r.GiveUp))
 		m.worker = queue.NewServer(m.Redis, cfg.Int(config.WorkerConcurrency), cfg.Duration(config.WorkerPollInterval), m.Logger)
@@ -169,6 +171,8 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 			return nil
 		})
+		// Stop requests reach the worker running the task over Redis, with a poll of the store behind it.
+		g.Go(func() error { return m.runner.WatchStops(ctx, m.Redis, 2*time.Second) })
 		rec := &queue.Reconciler{Submitter: m.Submitter, Interval: m.Config.Duration(config.QueueReconcileInterval), Logger: m.Logger}
 		g.Go(func() error { return rec.Run(ctx) })
 	}
@@ -232,7 +236,10 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 			BaseDirectory: base,
 			MaxDuration:   cfg.Duration(config.TasksMaxDuration),
 			CoAuthoredBy:  cfg.Bool(config.GitIncludeCoAuthoredBy),
+			// Sandbox security takes effect when the local provider's restrictions land.
+			SandboxSecurity: cfg.Bool(config.SandboxSecurityEnabled),
 		},
+		Users:   postgres.NewUserStore(m.DB),
 		BaseURL: cfg.String(config.ServerBaseURL),
 		Logger:  m.Logger,
 	}

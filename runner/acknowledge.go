@@ -32,8 +32,9 @@ func (r *Runner) acknowledge(ctx context.Context, t *sesame.Task) error {
 }
 
 // replyOnce posts body as the task's progress comment unless one was already posted, and remembers it.
+// Only GitHub requests get comments: a web request's reply is its task page.
 func (r *Runner) replyOnce(ctx context.Context, t *sesame.Task, body string) error {
-	if t.ProgressCommentID != 0 {
+	if t.ProgressCommentID != 0 || t.Source != sesame.SourceGitHub {
 		return nil
 	}
 	id, err := r.Forge.CreateComment(ctx, t.InstallationID, t.Repo, t.IssueNumber, r.masker().String(body))

@@ -25,9 +25,6 @@ type Agents interface {
 // DefaultAgent runs when a request names none.
 const DefaultAgent = "claude"
 
-// Commit attribution until users can connect their own GitHub identity.
-var agentSignature = gitops.Signature{Name: "Sesame Agent", Email: "agent@sesame.works"}
-
 // outcome is how a task's execution ended.
 type outcome struct {
 	status    sesame.TaskStatus
@@ -37,6 +34,7 @@ type outcome struct {
 	prNumber  int
 	prURL     string
 	branch    string
+	pushed    bool // the branch is on the remote
 	agent     string
 	model     string
 	usage     agent.Usage
@@ -48,8 +46,8 @@ func failed(format string, args ...any) outcome {
 }
 
 // execute prepares the workspace, runs the agent in its sandbox and turns its changes into a pull
-// request. Whatever happens, the task's folder is removed (unless kept for debugging) and nothing is
-// pushed unless the agent succeeded.
+// request. Whatever happens, the sandbox is destroyed, the task's folder is removed (unless the task or
+// the server keeps it) and nothing is pushed unless the agent succeeded and nobody stopped the task.
 func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) (o outcome) {
 	start := time.Now()
 	name := t.Agent
@@ -69,7 +67,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		log.Error("create task folder", "err", err)
 		return failed("Sesame could not create the task's folder.")
 	}
-	if !r.Settings.KeepWorkspace {
+	if !r.Settings.KeepWorkspace && !t.KeepAlive {
 		defer func() {
 			if err := os.RemoveAll(taskDir); err != nil {
 				log.Warn("remove task folder", "dir", taskDir, "err", err)
@@ -94,7 +92,11 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		log.Error("sync mirror", "err", r.masker().String(err.Error()))
 		return failed("Sesame could not fetch %s.", t.Repo)
 	}
-	o.branch = gitops.BranchName(t.IssueNumber, t.Instruction, t.ID)
+	issue := t.IssueNumber
+	if t.Source == sesame.SourceWeb {
+		issue = 0
+	}
+	o.branch = gitops.BranchName(issue, t.Instruction, t.ID)
 	if err := gitops.Checkout(ctx, mirror, workspace, repo.CloneURL, repo.DefaultBranch, o.branch); err != nil {
 		log.Error("check out", "err", r.masker().String(err.Error()))
 		return failed("Sesame could not check out %s.", repo.DefaultBranch)
@@ -107,7 +109,8 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	if err != nil {
 		return failed("%s", err.Error())
 	}
-	sb, err := r.Sandbox.Create(ctx, sandbox.Spec{TaskID: t.ID, TaskDir: taskDir, Workspace: workspace, Env: env})
+	sb, err := r.Sandbox.Create(ctx, sandbox.Spec{TaskID: t.ID, TaskDir: taskDir, Workspace: workspace, Env: env,
+		Policy: sandbox.Policy{Enabled: r.sandboxSecurity(t), AllowedDomains: adapter.Domains(opts)}})
 	if err != nil {
 		log.Error("create sandbox", "err", err)
 		return failed("Sesame could not start a sandbox for the agent.")
@@ -131,7 +134,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	}
 
 	// The result: commit, push, open the pull request.
-	hash, changed, err := gitops.Commit(workspace, agentSignature, commitMessage(t, r.taskURL(t.ID)), r.Settings.CoAuthoredBy)
+	hash, changed, err := gitops.Commit(workspace, r.signature(ctx, t, log), commitMessage(t, r.taskURL(t.ID)), r.Settings.CoAuthoredBy)
 	if err != nil {
 		log.Error("commit", "err", err)
 		o.status, o.reason = sesame.StatusFailed, "Sesame could not commit the agent's changes."
@@ -142,6 +145,10 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		return o
 	}
 	r.note(ctx, t, "committed", map[string]any{"commit": hash})
+	if ctx.Err() != nil { // stopped while committing: nothing is pushed
+		o.status, o.reason = sesame.StatusFailed, "Sesame stopped before pushing the agent's changes."
+		return o
+	}
 	if err := r.setStatus(ctx, t, sesame.StatusPushing, ""); err != nil {
 		o.status, o.reason = sesame.StatusFailed, "Sesame could not record the task's progress."
 		return o
@@ -151,6 +158,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		o.status, o.reason = sesame.StatusFailed, fmt.Sprintf("Sesame could not push the branch %s.", o.branch)
 		return o
 	}
+	o.pushed = true
 	o.duration = time.Since(start)
 	o.prNumber, o.prURL, err = r.Forge.CreatePullRequest(ctx, t.InstallationID, t.Repo, sesame.PullRequest{
 		Title: title(t.Instruction), Body: r.masker().String(prBody(t, o, r.taskURL(t.ID))), Head: o.branch, Base: repo.DefaultBranch,
@@ -164,6 +172,15 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	return o
 }
 
+// sandboxSecurity says whether t runs with the sandbox's OS-level restrictions: its own choice, else
+// the server's.
+func (r *Runner) sandboxSecurity(t *sesame.Task) bool {
+	if t.SandboxSecurity != nil {
+		return *t.SandboxSecurity
+	}
+	return r.Settings.SandboxSecurity
+}
+
 // note records a step of the task as an event.
 func (r *Runner) note(ctx context.Context, t *sesame.Task, msg string, data map[string]any) {
 	if _, err := r.recorder().Add(ctx, sesame.TaskEvent{TaskID: t.ID, Type: "step", Message: msg, Data: data}); err != nil {
@@ -173,10 +190,13 @@ func (r *Runner) note(ctx context.Context, t *sesame.Task, msg string, data map[
 
 // prompt is what the agent is asked: the request, with where it came from.
 func prompt(t *sesame.Task) string {
+	const how = "Make the change in this working tree; do not commit or push, Sesame does that after you finish."
+	if t.Source == sesame.SourceWeb {
+		return fmt.Sprintf("%s\n\n(Requested by %s in Sesame for %s. %s)", strings.TrimSpace(t.Instruction), requester(t), t.Repo, how)
+	}
 	where := "issue"
 	if t.IsPullRequest {
 		where = "pull request"
 	}
-	return fmt.Sprintf("%s\n\n(Requested by @%s on %s #%d of %s. Make the change in this working tree; "+
-		"do not commit or push, Sesame does that after you finish.)", strings.TrimSpace(t.Instruction), t.Requester, where, t.IssueNumber, t.Repo)
+	return fmt.Sprintf("%s\n\n(Requested by @%s on %s #%d of %s. %s)", strings.TrimSpace(t.Instruction), t.Requester, where, t.IssueNumber, t.Repo, how)
 }

@@ -37,6 +37,14 @@ func deniedReply(login, repo, role string) string {
 		"and you have %s access. Ask a maintainer to run the command for you.", login, repo, role)
 }
 
+// stoppedBeforeStartReply tells a requester that their task was stopped while it waited to start.
+func stoppedBeforeStartReply(by, taskURL string) string {
+	if by == "" {
+		by = "request"
+	}
+	return fmt.Sprintf("⏹️ Sesame stopped this task before it started (stopped by %s).\n\n<sub>[task log](%s)</sub>", by, taskURL)
+}
+
 // resultReply is the progress comment's final text.
 func resultReply(t *sesame.Task, o outcome, taskURL string) string {
 	var b strings.Builder
@@ -63,12 +71,15 @@ func prBody(t *sesame.Task, o outcome, taskURL string) string {
 	if s := strings.TrimSpace(o.summary); s != "" {
 		fmt.Fprintf(&b, "%s\n\n", truncate(s, 20000))
 	}
-	if t.IsPullRequest {
-		fmt.Fprintf(&b, "Requested in #%d", t.IssueNumber)
-	} else {
-		fmt.Fprintf(&b, "Fixes #%d", t.IssueNumber)
+	switch {
+	case t.Source == sesame.SourceWeb:
+		fmt.Fprintf(&b, "Requested by %s in Sesame", requester(t))
+	case t.IsPullRequest:
+		fmt.Fprintf(&b, "Requested in #%d by @%s", t.IssueNumber, t.Requester)
+	default:
+		fmt.Fprintf(&b, "Fixes #%d by @%s", t.IssueNumber, t.Requester)
 	}
-	fmt.Fprintf(&b, " by @%s:\n\n%s\n\n", t.Requester, quote(t.Instruction))
+	fmt.Fprintf(&b, ":\n\n%s\n\n", quote(t.Instruction))
 	fmt.Fprintf(&b, "---\n<sub>Written by Sesame · [task %s](%s) · %s</sub>\n", t.ID, taskURL, runFacts(o))
 	return b.String()
 }
@@ -92,7 +103,18 @@ func runFacts(o outcome) string {
 
 // commitMessage names the request in the commit.
 func commitMessage(t *sesame.Task, taskURL string) string {
+	if t.Source == sesame.SourceWeb {
+		return fmt.Sprintf("%s\n\nRequested by %s in Sesame.\nSesame task: %s", title(t.Instruction), requester(t), taskURL)
+	}
 	return fmt.Sprintf("%s\n\nRequested by @%s in %s#%d.\nSesame task: %s", title(t.Instruction), t.Requester, t.Repo, t.IssueNumber, taskURL)
+}
+
+// requester names who asked for a task from the web app.
+func requester(t *sesame.Task) string {
+	if r := strings.TrimSpace(t.Requester); r != "" {
+		return r
+	}
+	return "a Sesame user"
 }
 
 // title is the instruction's first line, cut to fit a commit subject or a pull request title.

@@ -48,10 +48,13 @@ type Runner struct {
 	Agents   Agents
 	Masker   *mask.Masker
 	Settings Settings
+	Users    Users  // nil: every commit is the Sesame Agent's
 	BaseURL  string // Sesame's public URL, for links to a task's page
 	Logger   *slog.Logger
 
-	once sync.Once
+	once    sync.Once
+	mu      sync.Mutex
+	running map[string]*runningTask // tasks running in this process, by id
 }
 
 // Settings are the task settings the runner reads at the start of each task.
@@ -59,11 +62,14 @@ type Settings struct {
 	BaseDirectory string        // {TASK_DIR_BASE}: one folder per task
 	MaxDuration   time.Duration // the longest an agent may run
 	CoAuthoredBy  bool          // add the Co-authored-by trailer
-	KeepWorkspace bool          // keep the task's folder after it ends (debugging)
+	KeepWorkspace bool          // keep every task's folder after it ends (debugging)
+	// SandboxSecurity turns the sandbox's OS-level restrictions on for tasks that do not choose.
+	SandboxSecurity bool
 }
 
 // Run carries the task with id as far as it can go. It is safe to run again after a crash or a retry:
-// a task that has ended is left alone, and a reply already posted is not posted twice.
+// a task that has ended is left alone, and a reply already posted is not posted twice. While it runs,
+// Stop can end it.
 func (r *Runner) Run(ctx context.Context, id string) error {
 	t, err := r.Store.Task(ctx, id)
 	if sesame.ErrorCode(err) == sesame.ENOTFOUND {
@@ -73,13 +79,13 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 	}
 	log := r.Logger.With("task_id", t.ID, "delivery_id", t.DeliveryID, "repo", t.Repo)
 	if t.Status.Final() {
-		log.Info("task already ended; nothing to do", "status", t.Status)
-		return nil
+		log.Info("task already ended", "status", t.Status)
+		return r.stoppedBeforeStart(ctx, t)
 	}
 	if r.Forge == nil {
 		return r.end(ctx, t, sesame.StatusFailed, "No GitHub App is configured on this Sesame server (GITHUB_APP_ID).")
 	}
-	if t.Source != sesame.SourceGitHub {
+	if t.Source != sesame.SourceGitHub && t.Source != sesame.SourceWeb {
 		return r.end(ctx, t, sesame.StatusFailed, fmt.Sprintf("Requests from %s cannot be run yet.", t.Source))
 	}
 
@@ -96,35 +102,65 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 		return r.end(ctx, t, sesame.StatusFailed, "The command could not be read: "+t.Instruction)
 	}
 
+	ctx, untrack := r.track(ctx, t.ID)
+	defer untrack()
+	if t.StopRequestedBy != "" { // asked while another attempt ran it
+		r.Stop(t.ID)
+	}
 	if t.Status == sesame.StatusQueued {
-		allowed, role, err := r.authorize(ctx, t)
+		ok, err := r.start(ctx, t, log)
 		if err != nil {
-			return retryable(err)
-		}
-		if !allowed {
-			log.Info("requester may not run tasks", "requester", t.Requester, "role", role)
-			if err := r.replyOnce(ctx, t, deniedReply(t.Requester, t.Repo, role)); err != nil {
-				return retryable(err)
+			if stopRequested(ctx) {
+				r.conclude(ctx, t, failed("Sesame stopped before the task started."))
+				return nil
 			}
-			return r.end(ctx, t, sesame.StatusFailed, fmt.Sprintf("@%s has %s access to %s; running Sesame takes write access.", t.Requester, role, t.Repo))
+			if sesame.ErrorCode(err) == sesame.ECONFLICT { // stopped in the store meanwhile
+				return r.endedMeanwhile(ctx, t)
+			}
+			return err
 		}
-		if err := r.acknowledge(ctx, t); err != nil {
-			return retryable(err)
+		if !ok {
+			return nil
 		}
-		log.Info("task acknowledged", "progress_comment_id", t.ProgressCommentID)
 	} else if t.Status != sesame.StatusPreparing {
 		// The process running it died mid-way: its sandbox is gone and a half-done push must not be
 		// trusted, so the task ends here rather than running the agent a second time.
 		reason := "Sesame restarted while this task was " + string(t.Status) + "; ask again to retry."
-		r.finish(ctx, t, outcome{status: sesame.StatusFailed, reason: reason})
+		r.conclude(ctx, t, outcome{status: sesame.StatusFailed, reason: reason})
 		return nil
 	}
 	if r.Sandbox == nil || r.Agents == nil || r.Mirrors == nil {
-		r.finish(ctx, t, outcome{status: sesame.StatusFailed, reason: "This Sesame server cannot run agents (no sandbox or agents configured)."})
+		r.conclude(ctx, t, outcome{status: sesame.StatusFailed, reason: "This Sesame server cannot run agents (no sandbox or agents configured)."})
 		return nil
 	}
-	r.finish(ctx, t, r.execute(ctx, t, log))
+	r.conclude(ctx, t, r.execute(ctx, t, log))
 	return nil
+}
+
+// start takes a queued task to preparing and reports whether it may go on. A GitHub request is
+// authorized and acknowledged first; a refused one ends (failed, with a reply) and start returns
+// false. A request from the web app was authorized there, and the web page is its reply. Errors are
+// marked permanent or not; ECONFLICT means the task ended meanwhile.
+func (r *Runner) start(ctx context.Context, t *sesame.Task, log *slog.Logger) (bool, error) {
+	if t.Source == sesame.SourceWeb {
+		return true, r.setStatus(ctx, t, sesame.StatusPreparing, "")
+	}
+	allowed, role, err := r.authorize(ctx, t)
+	if err != nil {
+		return false, retryable(err)
+	}
+	if !allowed {
+		log.Info("requester may not run tasks", "requester", t.Requester, "role", role)
+		if err := r.replyOnce(ctx, t, deniedReply(t.Requester, t.Repo, role)); err != nil {
+			return false, retryable(err)
+		}
+		return false, r.end(ctx, t, sesame.StatusFailed, fmt.Sprintf("@%s has %s access to %s; running Sesame takes write access.", t.Requester, role, t.Repo))
+	}
+	if err := r.acknowledge(ctx, t); err != nil {
+		return false, retryable(err)
+	}
+	log.Info("task acknowledged", "progress_comment_id", t.ProgressCommentID)
+	return true, nil
 }
 
 // GiveUp ends a task whose job failed for good: the task is failed with the reason, and the progress

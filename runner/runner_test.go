@@ -3,78 +3,13 @@ package runner_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/hibiken/asynq"
 
 	sesame "github.com/sesame-works/sesame"
-	"github.com/sesame-works/sesame/bot"
-	"github.com/sesame-works/sesame/internal/githubtest"
-	"github.com/sesame-works/sesame/internal/pgtest"
-	"github.com/sesame-works/sesame/postgres"
-	"github.com/sesame-works/sesame/runner"
 )
-
-const repo = "octo/hello"
-
-type harness struct {
-	gh     *githubtest.Server
-	store  *postgres.TaskStore
-	runner *runner.Runner
-	seq    int
-}
-
-func newHarness(t *testing.T) *harness {
-	t.Helper()
-	db := pgtest.Open(t)
-	gh := githubtest.NewServer(t)
-	gh.AddInstallation(9, repo)
-	app, err := bot.NewApp(gh.AppID, gh.PrivateKeyPEM, gh.URL+"/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := postgres.NewTaskStore(db)
-	return &harness{gh: gh, store: store, runner: &runner.Runner{
-		Store: store, Forge: &bot.GitHub{App: app}, BaseURL: "https://sesame.example.com", Logger: slog.New(slog.DiscardHandler),
-	}}
-}
-
-// task stores a task for a comment by login; the comment exists on the fake GitHub.
-func (h *harness) task(t *testing.T, login string, kind sesame.TaskKind, instruction string) *sesame.Task {
-	t.Helper()
-	h.seq++
-	c := h.gh.AddComment(githubtest.Comment{Repo: repo, IssueNumber: 5, Body: "/sesame " + instruction, User: login})
-	task, _, err := h.store.CreateTask(context.Background(), sesame.Request{
-		Source: sesame.SourceGitHub, DeliveryID: "d" + string(rune('0'+h.seq)), Kind: kind, Repo: repo,
-		InstallationID: 9, IssueNumber: 5, CommentID: c.ID, Requester: login, Instruction: instruction,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return task
-}
-
-func (h *harness) reload(t *testing.T, id string) *sesame.Task {
-	t.Helper()
-	task, err := h.store.Task(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return task
-}
-
-// replies returns the comments Sesame posted (not the requests the test planted).
-func (h *harness) replies() []githubtest.Comment {
-	var out []githubtest.Comment
-	for _, c := range h.gh.Comments(repo) {
-		if c.User == h.gh.BotLogin() {
-			out = append(out, c)
-		}
-	}
-	return out
-}
 
 func TestRunAcknowledgesWriter(t *testing.T) {
 	for _, role := range []string{"write", "maintain", "admin"} {

@@ -128,7 +128,6 @@ func describeInput(input any) (summary, detail string) {
 
 var funcs = template.FuncMap{
 	"eventView":  viewEvent,
-	"statusIcon": statusIcon,
 	"final":      func(s sesame.TaskStatus) bool { return s.Final() },
 	"duration":   formatDuration,
 	"when":       func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") },
@@ -137,22 +136,6 @@ var funcs = template.FuncMap{
 	"firstLine":  firstLine,
 	"cost":       func(c float64) string { return fmt.Sprintf("$%.4f", c) },
 	"now":        func() time.Time { return now() },
-}
-
-func statusIcon(s sesame.TaskStatus) string {
-	switch s {
-	case sesame.StatusQueued:
-		return "⏳"
-	case sesame.StatusPreparing, sesame.StatusRunning, sesame.StatusPushing:
-		return "⚙️"
-	case sesame.StatusCompleted:
-		return "✅"
-	case sesame.StatusFailed:
-		return "❌"
-	case sesame.StatusStopped:
-		return "⏹️"
-	}
-	return ""
 }
 
 func sourceName(s sesame.Source) string {

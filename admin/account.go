@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -90,6 +92,13 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	}
 	v := loginView{Email: strings.TrimSpace(r.PostForm.Get("email")), Next: r.PostForm.Get("next"), SignupOpen: a.signupOpen(r)}
 	password := r.PostForm.Get("password")
+	addr := clientAddr(r)
+	if blocked, wait := a.logins.blocked(v.Email, addr); blocked {
+		a.Logger.Warn("sign-in throttled", "addr", addr)
+		v.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.", int(wait.Minutes())+1)
+		a.render(w, r, http.StatusTooManyRequests, "login", "Sign in", v)
+		return
+	}
 	u, err := a.Users.UserByEmail(r.Context(), v.Email)
 	if err != nil && sesame.ErrorCode(err) != sesame.ENOTFOUND {
 		a.serverError(w, r, "find user", err)
@@ -104,6 +113,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.Logger.Error("check password", "err", err)
 	}
 	if u == nil || !match {
+		a.logins.failed(v.Email, addr)
 		v.Error = "That email and password do not match an account."
 		a.render(w, r, http.StatusUnauthorized, "login", "Sign in", v)
 		return
@@ -113,6 +123,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, http.StatusForbidden, "login", "Sign in", v)
 		return
 	}
+	a.logins.succeeded(v.Email)
 	if err := a.signIn(r, u); err != nil {
 		a.serverError(w, r, "start session", err)
 		return
@@ -210,4 +221,14 @@ func (a *App) readAccountForm(w http.ResponseWriter, r *http.Request, page, titl
 		return f, sesame.User{}, false
 	}
 	return f, sesame.User{Name: f.Name, Email: strings.ToLower(f.Email), PasswordHash: hash}, true
+}
+
+// clientAddr is the address a request came from. Behind a reverse proxy every request shares the
+// proxy's address, so the per-address limit is generous; the per-email limit does the work.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

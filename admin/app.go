@@ -64,6 +64,7 @@ type App struct {
 	sessions *scs.SessionManager
 	pages    *pages
 	frames   *frameCache
+	logins   *throttle
 	handler  http.Handler
 	set      atomic.Bool // a user exists: setup is over
 }
@@ -85,7 +86,7 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Options: opts, base: base, pages: p, frames: newFrameCache(4096)}
+	a := &App{Options: opts, base: base, pages: p, frames: newFrameCache(4096), logins: newThrottle()}
 	a.sessions = newSessionManager(opts.Sessions, []byte(opts.Config.String(config.AuthSecret)), base.Scheme == "https")
 	a.handler = a.routes()
 	return a, nil

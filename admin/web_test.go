@@ -3,6 +3,7 @@ package admin_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -420,4 +421,20 @@ func between(s, start, end string) string {
 
 func newNonce(t *testing.T) string {
 	return strings.Repeat("0", 31) + string(rune('a'+len(t.Name())%6))
+}
+
+func TestRepeatedFailedSignInsAreThrottled(t *testing.T) {
+	e := newEnv(t)
+	e.setUp(t)
+	e.addUser(t, "Bob", "bob@example.com", sesame.RoleUser)
+	c := e.client(t)
+	for i := range 5 {
+		c.mustStatus(c.post("/login", url.Values{"email": {"bob@example.com"}, "password": {fmt.Sprintf("guess number %d", i)}}), http.StatusUnauthorized, "wrong password")
+	}
+	r := c.mustStatus(c.post("/login", url.Values{"email": {"bob@example.com"}, "password": {password}}), http.StatusTooManyRequests, "right password after 5 failures")
+	if !strings.Contains(r.body, "Too many failed sign-ins") {
+		t.Error("the throttled page does not say why")
+	}
+	other := e.client(t)
+	other.mustStatus(other.post("/login", url.Values{"email": {"ada@example.com"}, "password": {password}}), http.StatusSeeOther, "another account signs in")
 }

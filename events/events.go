@@ -5,7 +5,9 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"hash/fnv"
 	"log/slog"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -16,12 +18,24 @@ import (
 // Channel returns the Redis pub/sub channel carrying a task's live events.
 func Channel(taskID string) string { return "sesame:task:" + taskID + ":events" }
 
-// Recorder stores and publishes task events.
+// Recorder stores and publishes task events. The events of one task are stored and published one
+// at a time, so viewers receive them in the order of their ids (they resume by id after a reconnect).
 type Recorder struct {
 	Store  sesame.TaskStore
 	Redis  redis.UniversalClient // nil: stored only
 	Masker *mask.Masker
 	Logger *slog.Logger
+
+	locks [64]sync.Mutex // striped by task id
+}
+
+// lock serializes the store-then-publish of one task's events.
+func (r *Recorder) lock(taskID string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(taskID))
+	m := &r.locks[h.Sum32()%uint32(len(r.locks))]
+	m.Lock()
+	return m.Unlock
 }
 
 // Add masks e, stores it and publishes it. A failure to publish is logged, not returned: the event is
@@ -31,6 +45,7 @@ func (r *Recorder) Add(ctx context.Context, e sesame.TaskEvent) (sesame.TaskEven
 	if e.Data != nil {
 		e.Data = r.Masker.Value(e.Data).(map[string]any)
 	}
+	defer r.lock(e.TaskID)()
 	stored, err := r.Store.AddEvent(ctx, e)
 	if err != nil {
 		return e, err
@@ -41,6 +56,7 @@ func (r *Recorder) Add(ctx context.Context, e sesame.TaskEvent) (sesame.TaskEven
 
 // SetStatus moves the task to status (reason masked) and publishes the change.
 func (r *Recorder) SetStatus(ctx context.Context, taskID string, status sesame.TaskStatus, reason string) error {
+	defer r.lock(taskID)()
 	e, err := r.Store.SetStatus(ctx, taskID, status, r.Masker.String(reason))
 	if err != nil {
 		return err

@@ -3,8 +3,10 @@ package events_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,6 +71,57 @@ func TestRecorderMasksStoresAndPublishes(t *testing.T) {
 		}
 		if !strings.Contains(text, mask.Replacement) {
 			t.Errorf("%s events show no mask: %s", what, text)
+		}
+	}
+}
+
+// TestConcurrentEventsArePublishedInIDOrder: viewers resume by id, so one task's events must reach
+// Redis in the order of their ids even when several goroutines record them at once.
+func TestConcurrentEventsArePublishedInIDOrder(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Open(t)
+	store := postgres.NewTaskStore(db)
+	rdb := redis.NewClient(redistest.New(t).Options())
+	defer rdb.Close()
+	rec := &events.Recorder{Store: store, Redis: rdb, Masker: mask.New(), Logger: slog.New(slog.DiscardHandler)}
+	task, _, err := store.CreateTask(ctx, sesame.Request{Source: sesame.SourceWeb, DeliveryID: "order", Kind: sesame.KindRun, Repo: "a/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := rdb.Subscribe(ctx, events.Channel(task.ID))
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if _, err := rec.Add(ctx, sesame.TaskEvent{TaskID: task.ID, Type: "agent", Message: fmt.Sprintf("%d-%d", w, i)}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	ch := sub.Channel()
+	var last int64
+	for range writers * each {
+		select {
+		case msg := <-ch:
+			var e sesame.TaskEvent
+			if err := json.Unmarshal([]byte(msg.Payload), &e); err != nil {
+				t.Fatal(err)
+			}
+			if e.ID <= last {
+				t.Fatalf("event %d published after %d", e.ID, last)
+			}
+			last = e.ID
+		case <-time.After(5 * time.Second):
+			t.Fatal("events missing")
 		}
 	}
 }

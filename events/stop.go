@@ -15,12 +15,14 @@ const StopChannel = "sesame:tasks:stop"
 // stopped at once (its status change is published like any other); a running one is stopped by the
 // worker that runs it, which then tells the requester.
 func (r *Recorder) RequestStop(ctx context.Context, taskID, by string) (*sesame.Task, error) {
+	unlock := r.lock(taskID)
 	t, stopped, err := r.Store.RequestStop(ctx, taskID, r.Masker.String(by))
+	if err == nil && stopped != nil {
+		r.publish(ctx, *stopped)
+	}
+	unlock()
 	if err != nil {
 		return nil, err
-	}
-	if stopped != nil {
-		r.publish(ctx, *stopped)
 	}
 	if r.Redis != nil {
 		if err := r.Redis.Publish(ctx, StopChannel, taskID).Err(); err != nil {

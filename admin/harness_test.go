@@ -93,7 +93,7 @@ func newEnv(t *testing.T, extraEnv ...string) *env {
 
 type hubFeed struct{ hub *events.Hub }
 
-func (f hubFeed) Follow(ctx context.Context, taskID string) (<-chan sesame.TaskEvent, func(), error) {
+func (f hubFeed) Follow(ctx context.Context, taskID string) (<-chan *sesame.TaskEvent, func(), error) {
 	sub, err := f.hub.Subscribe(ctx, taskID)
 	if err != nil {
 		return nil, nil, err

@@ -18,7 +18,7 @@ type Live interface {
 	// established, so nothing published after it returns is missed. The channel closes when stop is
 	// called or when the feed broke (the viewer fell behind, or the connection to Redis was lost);
 	// the viewer then resumes from the stored events.
-	Follow(ctx context.Context, taskID string) (events <-chan sesame.TaskEvent, stop func(), err error)
+	Follow(ctx context.Context, taskID string) (events <-chan *sesame.TaskEvent, stop func(), err error)
 }
 
 // heartbeat keeps idle streams open through proxies and lets the server notice a gone client.
@@ -38,7 +38,7 @@ func (a *App) taskEvents(w http.ResponseWriter, r *http.Request, u *sesame.User)
 	after := lastEventID(r)
 
 	// Follow first, then read what is stored: an event published in between is in both, and is sent once.
-	var live <-chan sesame.TaskEvent
+	var live <-chan *sesame.TaskEvent
 	stop := func() {}
 	if !t.Status.Final() {
 		if live, stop, err = a.Live.Follow(ctx, t.ID); err != nil {
@@ -93,14 +93,14 @@ func (a *App) taskEvents(w http.ResponseWriter, r *http.Request, u *sesame.User)
 	<-pause.C
 	replayed := after
 	// send writes one live event; it reports false once the stream is over (ended, or the viewer left).
-	send := func(e sesame.TaskEvent) bool {
+	send := func(e *sesame.TaskEvent) bool {
 		if e.ID <= replayed {
 			return true // already sent from the store
 		}
-		if _, err := w.Write(a.frames.frame(e, a.pages)); err != nil {
+		if _, err := w.Write(a.frames.frame(*e, a.pages)); err != nil {
 			return false
 		}
-		if finalStatus(e) {
+		if finalStatus(*e) {
 			w.Write(endFrame)
 			rc.Flush()
 			return false

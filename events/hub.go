@@ -16,8 +16,9 @@ import (
 	sesame "github.com/sesame-works/sesame"
 )
 
-// SubscriptionBuffer is how many events a viewer may fall behind before it is dropped with ErrLagged.
-const SubscriptionBuffer = 256
+// SubscriptionBuffer is how many events a viewer may fall behind before it is dropped with ErrLagged:
+// two seconds of a task emitting 1,000 events/s, at 8 bytes a slot (16 KiB a viewer).
+const SubscriptionBuffer = 2048
 
 // Why a subscription's C was closed; see Subscription.Err.
 var (
@@ -35,7 +36,7 @@ var (
 // The hub holds one pub/sub connection. All local subscriptions to one task share one Redis
 // subscription of Channel(taskID): the first subscriber subscribes the channel, the last to leave
 // unsubscribes it. Each message is decoded once and the same value is handed to every viewer of the
-// task, so Data is shared and must be treated as read-only.
+// task, so the event (and its Data) is shared and must be treated as read-only.
 //
 // Events reach a subscription in the order Redis delivered them. A viewer that falls
 // SubscriptionBuffer events behind is dropped (ErrLagged) rather than slowing the hub or other
@@ -103,7 +104,7 @@ func NewHub(rdb redis.UniversalClient, logger *slog.Logger) *Hub {
 // unreachable Subscribe waits, so give ctx a deadline. After Close it fails with ErrClosed.
 func (h *Hub) Subscribe(ctx context.Context, taskID string) (*Subscription, error) {
 	ch := Channel(taskID)
-	c := make(chan sesame.TaskEvent, SubscriptionBuffer)
+	c := make(chan *sesame.TaskEvent, SubscriptionBuffer)
 	s := &Subscription{C: c, c: c, hub: h}
 
 	h.mu.Lock()
@@ -355,8 +356,8 @@ func (h *Hub) confirm(channel string) {
 
 // dispatch decodes msg once and hands the event to each of its task's subscriptions without waiting.
 func (h *Hub) dispatch(msg *redis.Message) {
-	var e sesame.TaskEvent
-	if err := json.Unmarshal([]byte(msg.Payload), &e); err != nil {
+	e := new(sesame.TaskEvent)
+	if err := json.Unmarshal([]byte(msg.Payload), e); err != nil {
 		h.logger.Warn("task events: skip malformed message", "channel", msg.Channel, "err", err)
 		return
 	}
@@ -447,9 +448,9 @@ const (
 type Subscription struct {
 	// C receives the task's events in the order Redis delivered them. It is closed when the
 	// subscription ends; Err then says why.
-	C <-chan sesame.TaskEvent
+	C <-chan *sesame.TaskEvent
 
-	c     chan sesame.TaskEvent
+	c     chan *sesame.TaskEvent
 	hub   *Hub
 	t     *topic
 	idx   int // in t.subs while live

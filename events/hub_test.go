@@ -79,7 +79,7 @@ func receive(t testing.TB, s *events.Subscription, n int) []sesame.TaskEvent {
 			if !ok {
 				t.Fatalf("subscription ended after %d of %d events: %v", len(got), n, s.Err())
 			}
-			got = append(got, e)
+			got = append(got, *e)
 		case <-timeout:
 			t.Fatalf("received %d of %d events", len(got), n)
 		}
@@ -98,7 +98,7 @@ func ended(t testing.TB, s *events.Subscription) ([]sesame.TaskEvent, error) {
 			if !ok {
 				return got, s.Err()
 			}
-			got = append(got, e)
+			got = append(got, *e)
 		case <-timeout:
 			t.Fatalf("subscription still open after %d events", len(got))
 		}
@@ -213,7 +213,7 @@ func TestHubDropsSlowViewer(t *testing.T) {
 	go func() {
 		var got []sesame.TaskEvent
 		for e := range fast.C {
-			got = append(got, e)
+			got = append(got, *e)
 			if len(got) == n {
 				break
 			}

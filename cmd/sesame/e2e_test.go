@@ -72,7 +72,7 @@ func (p *process) Logs() string {
 }
 
 // startSesame runs `sesame serve` with env and waits until it listens.
-func startSesame(t *testing.T, env []string, args ...string) *process {
+func startSesame(t testing.TB, env []string, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(sesameBinary(t), append([]string{"serve"}, args...)...)
 	cmd.Dir = t.TempDir() // no config file there
@@ -111,7 +111,11 @@ func startSesame(t *testing.T, env []string, args ...string) *process {
 			t.Errorf("sesame did not stop within 20 s of SIGTERM")
 		}
 		if t.Failed() {
-			t.Logf("sesame logs:\n%s", p.Logs())
+			logs := p.Logs()
+			if len(logs) > 20000 {
+				logs = "…" + logs[len(logs)-20000:]
+			}
+			t.Logf("sesame logs:\n%s", logs)
 		}
 	})
 	select {

@@ -91,7 +91,7 @@ func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
 // hubFeed gives the web app the live events of the hub.
 type hubFeed struct{ hub *events.Hub }
 
-func (f hubFeed) Follow(ctx context.Context, taskID string) (<-chan sesame.TaskEvent, func(), error) {
+func (f hubFeed) Follow(ctx context.Context, taskID string) (<-chan *sesame.TaskEvent, func(), error) {
 	// Redis down: answer 503 after a few seconds rather than keep the browser waiting.
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

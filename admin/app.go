@@ -122,6 +122,12 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("/", a.notFound)
 
 	cop := http.NewCrossOriginProtection()
+	// Behind a proxy that rewrites Host, a browser without Sec-Fetch-Site still names BASE_URL as Origin.
+	if a.base.Scheme != "" && a.base.Host != "" {
+		if err := cop.AddTrustedOrigin(a.base.Scheme + "://" + a.base.Host); err != nil {
+			a.Logger.Warn("BASE_URL cannot be a trusted origin", "err", err)
+		}
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.Logger.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
 		a.errorPage(w, r, http.StatusForbidden, "This request came from another site, so Sesame refused it. Go back to the page and submit the form again.")

@@ -438,3 +438,17 @@ func TestRepeatedFailedSignInsAreThrottled(t *testing.T) {
 	other := e.client(t)
 	other.mustStatus(other.post("/login", url.Values{"email": {"ada@example.com"}, "password": {password}}), http.StatusSeeOther, "another account signs in")
 }
+
+// TestBaseURLIsATrustedOrigin: behind a proxy that rewrites Host, a form posted from BASE_URL by a
+// browser that sends no Sec-Fetch-Site is accepted; any other origin is not.
+func TestBaseURLIsATrustedOrigin(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	r := c.post("/setup", accountForm("Ada", "ada@example.com"), "Sec-Fetch-Site", "", "Origin", "http://sesame.test")
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("setup from BASE_URL's origin: %d", r.status)
+	}
+	if r := c.post("/logout", nil, "Sec-Fetch-Site", "", "Origin", "http://sesame.test.evil.example"); r.status != http.StatusForbidden {
+		t.Errorf("post from a look-alike origin: %d", r.status)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/internal/modeltest"
+	"github.com/sesame-works/sesame/internal/proctest"
 )
 
 // A task whose agent waits on the model forever is stopped, through the web app's stop request, within
@@ -67,7 +68,7 @@ func TestStopRunningTask(t *testing.T) {
 			if r := h.replies(); len(r) != 1 || !strings.Contains(r[0].Body, "⏹️ **Sesame stopped this task.** Stopped by alice.") {
 				t.Errorf("progress comment not edited to the stop: %+v", r)
 			}
-			if left := processesUnder(h.taskBase); len(left) > 0 {
+			if left := proctest.Under(h.taskBase); len(left) > 0 {
 				t.Errorf("processes left after the stop: %v", left)
 			}
 			if _, err := os.Stat(filepath.Join(h.taskBase, task.ID)); !errors.Is(err, os.ErrNotExist) {
@@ -92,7 +93,7 @@ func TestJobShutdownIsNotAStop(t *testing.T) {
 	if got := h.reload(t, task.ID); got.Status != sesame.StatusFailed || got.Reason != "Sesame stopped while the agent was running." {
 		t.Errorf("task %s %q, want failed by the shutdown", got.Status, got.Reason)
 	}
-	if left := processesUnder(h.taskBase); len(left) > 0 {
+	if left := proctest.Under(h.taskBase); len(left) > 0 {
 		t.Errorf("processes left after the shutdown: %v", left)
 	}
 }

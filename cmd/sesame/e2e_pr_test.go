@@ -17,6 +17,7 @@ import (
 
 	"github.com/sesame-works/sesame/internal/githubtest"
 	"github.com/sesame-works/sesame/internal/modeltest"
+	"github.com/sesame-works/sesame/internal/proctest"
 )
 
 const anthropicKey = "sk-ant-api03-e2e-test-key-0123456789"
@@ -218,7 +219,7 @@ func TestEndToEndModelHangsUntilTimeout(t *testing.T) {
 	if took := time.Since(start); took > 60*time.Second {
 		t.Errorf("task took %s to fail with an 8s limit", took)
 	}
-	if left := processesUnder(t, taskBase); len(left) > 0 {
+	if left := proctest.Under(taskBase); len(left) > 0 {
 		t.Errorf("agent processes left after the timeout: %v", left)
 	}
 }
@@ -238,21 +239,6 @@ func TestEndToEndNoChanges(t *testing.T) {
 	if r := replies(gh); len(r) != 1 || !strings.Contains(r[0].Body, "without changing anything") || !strings.Contains(r[0].Body, "already looks right") {
 		t.Errorf("reply does not say nothing changed, with the summary: %+v", r)
 	}
-}
-
-// processesUnder lists processes whose working directory is inside dir.
-func processesUnder(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, _ := os.ReadDir("/proc")
-	var out []string
-	for _, e := range entries {
-		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
-		if err == nil && strings.HasPrefix(cwd, dir) {
-			cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			out = append(out, e.Name()+": "+strings.ReplaceAll(string(cmd), "\x00", " "))
-		}
-	}
-	return out
 }
 
 // subscribeAll listens to every task's live events on the Redis that p uses and returns a function

@@ -81,7 +81,7 @@ func newEnv(t *testing.T, extraEnv ...string) *env {
 	web, err := admin.New(admin.Options{
 		Config: cfg, Tasks: tasks, Submitter: &queue.Submitter{Store: tasks, Client: q, Logger: logger},
 		Users: e.users, Settings: postgres.NewSettingStore(db), Sessions: pgxstore.NewWithCleanupInterval(db.Pool, 0),
-		Live: hubFeed{hub}, Stopper: rec, Sealer: box, Repos: app, GitHub: app, Logger: logger,
+		Live: hub, Stopper: rec, Sealer: box, Repos: app, GitHub: app, Logger: logger,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -89,16 +89,6 @@ func newEnv(t *testing.T, extraEnv ...string) *env {
 	e.srv = httptest.NewServer(web)
 	t.Cleanup(e.srv.Close)
 	return e
-}
-
-type hubFeed struct{ hub *events.Hub }
-
-func (f hubFeed) Follow(ctx context.Context, taskID string) (<-chan *sesame.TaskEvent, func(), error) {
-	sub, err := f.hub.Subscribe(ctx, taskID)
-	if err != nil {
-		return nil, nil, err
-	}
-	return sub.C, sub.Close, nil
 }
 
 // client is one browser: it keeps cookies and does not follow redirects, so tests see them.

@@ -21,6 +21,9 @@ type Live interface {
 	Follow(ctx context.Context, taskID string) (events <-chan *sesame.TaskEvent, stop func(), err error)
 }
 
+// followTimeout bounds the wait for the live feed (Redis) before a stream gives up with 503.
+const followTimeout = 5 * time.Second
+
 // heartbeat keeps idle streams open through proxies and lets the server notice a gone client.
 const heartbeat = 15 * time.Second
 
@@ -41,7 +44,11 @@ func (a *App) taskEvents(w http.ResponseWriter, r *http.Request, u *sesame.User)
 	var live <-chan *sesame.TaskEvent
 	stop := func() {}
 	if !t.Status.Final() {
-		if live, stop, err = a.Live.Follow(ctx, t.ID); err != nil {
+		// Redis down: answer 503 after a few seconds rather than keep the browser waiting.
+		follow, cancel := context.WithTimeout(ctx, followTimeout)
+		live, stop, err = a.Live.Follow(follow, t.ID)
+		cancel()
+		if err != nil {
 			a.Logger.Error("follow task events", "task_id", t.ID, "err", err)
 			http.Error(w, "Live events are unavailable right now; reload the page.", http.StatusServiceUnavailable)
 			return

@@ -1,6 +1,10 @@
 package events
 
-import sesame "github.com/sesame-works/sesame"
+import (
+	"context"
+
+	sesame "github.com/sesame-works/sesame"
+)
 
 type subState uint8
 
@@ -44,4 +48,13 @@ func (s *Subscription) finish(err error) {
 	s.state = stateEnded
 	s.err = err
 	close(s.c)
+}
+
+// Follow is Subscribe in the shape the web app asks for (admin.Live): the events, and how to stop.
+func (h *Hub) Follow(ctx context.Context, taskID string) (<-chan *sesame.TaskEvent, func(), error) {
+	s, err := h.Subscribe(ctx, taskID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.C, s.Close, nil
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/alexedwards/scs/pgxstore"
 	"github.com/gin-gonic/gin"
 
-	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/admin"
 	"github.com/sesame-works/sesame/bot"
 	"github.com/sesame-works/sesame/config"
@@ -77,7 +76,7 @@ func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
 		Users:     postgres.NewUserStore(m.DB),
 		Settings:  postgres.NewSettingStore(m.DB),
 		Sessions:  m.sessions,
-		Live:      hubFeed{m.hub},
+		Live:      m.hub,
 		Stopper:   &events.Recorder{Store: m.Tasks, Redis: m.Redis, Masker: mask.New(m.Config.Secrets()...), Logger: m.Logger},
 		Sealer:    box,
 		Logger:    m.Logger,
@@ -86,18 +85,4 @@ func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
 		opts.Repos, opts.GitHub = app, app
 	}
 	return admin.New(opts)
-}
-
-// hubFeed gives the web app the live events of the hub.
-type hubFeed struct{ hub *events.Hub }
-
-func (f hubFeed) Follow(ctx context.Context, taskID string) (<-chan *sesame.TaskEvent, func(), error) {
-	// Redis down: answer 503 after a few seconds rather than keep the browser waiting.
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	sub, err := f.hub.Subscribe(ctx, taskID)
-	if err != nil {
-		return nil, nil, err
-	}
-	return sub.C, sub.Close, nil
 }

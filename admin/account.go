@@ -20,7 +20,10 @@ type accountForm struct {
 }
 
 func (a *App) setupPage(w http.ResponseWriter, r *http.Request) {
-	if a.isSetUp(r) {
+	if done, err := a.setUp(r); err != nil {
+		a.serverError(w, r, "count users", err)
+		return
+	} else if done {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
@@ -29,7 +32,10 @@ func (a *App) setupPage(w http.ResponseWriter, r *http.Request) {
 
 // setup creates the first user, an admin, and closes sign-ups in the same transaction.
 func (a *App) setup(w http.ResponseWriter, r *http.Request) {
-	if a.isSetUp(r) {
+	if done, err := a.setUp(r); err != nil {
+		a.serverError(w, r, "count users", err)
+		return
+	} else if done {
 		a.errorPage(w, r, http.StatusConflict, "Sesame is already set up. Sign in instead.")
 		return
 	}
@@ -59,16 +65,19 @@ func (a *App) setup(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/tasks", http.StatusSeeOther)
 }
 
-func (a *App) isSetUp(r *http.Request) bool {
+// setUp reports whether the first user exists. Once it does, it never asks the database again.
+func (a *App) setUp(r *http.Request) (bool, error) {
 	if a.set.Load() {
-		return true
+		return true, nil
 	}
 	n, err := a.Users.CountUsers(r.Context())
-	if err == nil && n > 0 {
-		a.set.Store(true)
-		return true
+	if err != nil {
+		return false, err
 	}
-	return false
+	if n > 0 {
+		a.set.Store(true)
+	}
+	return n > 0, nil
 }
 
 func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +85,13 @@ func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	a.render(w, r, http.StatusOK, "login", "Sign in", loginView{Next: r.URL.Query().Get("next"), SignupOpen: a.signupOpen(r)})
+	a.renderLogin(w, r, http.StatusOK, loginView{Next: r.URL.Query().Get("next")})
+}
+
+// renderLogin shows the sign-in form, offering sign-up while it is open.
+func (a *App) renderLogin(w http.ResponseWriter, r *http.Request, status int, v loginView) {
+	v.SignupOpen = a.signupOpen(r)
+	a.render(w, r, status, "login", "Sign in", v)
 }
 
 type loginView struct {
@@ -90,13 +105,13 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
-	v := loginView{Email: strings.TrimSpace(r.PostForm.Get("email")), Next: r.PostForm.Get("next"), SignupOpen: a.signupOpen(r)}
+	v := loginView{Email: strings.TrimSpace(r.PostForm.Get("email")), Next: r.PostForm.Get("next")}
 	password := r.PostForm.Get("password")
 	addr := clientAddr(r)
 	if blocked, wait := a.logins.blocked(v.Email, addr); blocked {
 		a.Logger.Warn("sign-in throttled", "addr", addr)
 		v.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.", int(wait.Minutes())+1)
-		a.render(w, r, http.StatusTooManyRequests, "login", "Sign in", v)
+		a.renderLogin(w, r, http.StatusTooManyRequests, v)
 		return
 	}
 	u, err := a.Users.UserByEmail(r.Context(), v.Email)
@@ -115,12 +130,12 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	if u == nil || !match {
 		a.logins.failed(v.Email, addr)
 		v.Error = "That email and password do not match an account."
-		a.render(w, r, http.StatusUnauthorized, "login", "Sign in", v)
+		a.renderLogin(w, r, http.StatusUnauthorized, v)
 		return
 	}
 	if u.Banned {
 		v.Error = "This account is suspended. Ask an admin of this Sesame server."
-		a.render(w, r, http.StatusForbidden, "login", "Sign in", v)
+		a.renderLogin(w, r, http.StatusForbidden, v)
 		return
 	}
 	a.logins.succeeded(v.Email)

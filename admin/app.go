@@ -142,13 +142,12 @@ func (a *App) setupGate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		n, err := a.Users.CountUsers(r.Context())
+		done, err := a.setUp(r)
 		if err != nil {
 			a.serverError(w, r, "count users", err)
 			return
 		}
-		if n > 0 {
-			a.set.Store(true)
+		if done {
 			next.ServeHTTP(w, r)
 			return
 		}

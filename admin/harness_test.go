@@ -187,7 +187,7 @@ func (e *env) addUser(t *testing.T, name, email string, role sesame.Role) (*clie
 
 var cachedHash string
 
-// hashFor signs up a throwaway account once to learn the hash of password the way the app makes it.
+// hashFor hashes password once, the way the app does, for users made directly in the store.
 func hashFor(t *testing.T) string {
 	t.Helper()
 	if cachedHash == "" {

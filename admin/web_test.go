@@ -3,6 +3,8 @@ package admin_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -419,8 +421,13 @@ func between(s, start, end string) string {
 	return v
 }
 
+// newNonce is a fresh form nonce, as the form page would give.
 func newNonce(t *testing.T) string {
-	return strings.Repeat("0", 31) + string(rune('a'+len(t.Name())%6))
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
 }
 
 func TestRepeatedFailedSignInsAreThrottled(t *testing.T) {

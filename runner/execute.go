@@ -92,11 +92,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		log.Error("sync mirror", "err", r.masker().String(err.Error()))
 		return failed("Sesame could not fetch %s.", t.Repo)
 	}
-	issue := t.IssueNumber
-	if t.Source == sesame.SourceWeb {
-		issue = 0
-	}
-	o.branch = gitops.BranchName(issue, t.Instruction, t.ID)
+	o.branch = gitops.BranchName(t.IssueNumber, t.Instruction, t.ID) // web requests have no issue: 0
 	if err := gitops.Checkout(ctx, mirror, workspace, repo.CloneURL, repo.DefaultBranch, o.branch); err != nil {
 		log.Error("check out", "err", r.masker().String(err.Error()))
 		return failed("Sesame could not check out %s.", repo.DefaultBranch)

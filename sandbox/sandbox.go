@@ -25,6 +25,8 @@ import (
 	"context"
 	"errors"
 	"io"
+
+	sesame "github.com/sesame-works/sesame"
 )
 
 // ErrDestroyed is wrapped by the error of an Exec that was started after Destroy, or whose process
@@ -32,16 +34,22 @@ import (
 var ErrDestroyed = errors.New("sandbox destroyed")
 
 // Policy is the security settings a task runs with: whether OS-level restrictions apply and which
-// network domains the agent may reach. Providers that cannot enforce it say so in their docs; the
-// local provider passes it to its restriction hook.
+// network destinations the agent may reach.
 type Policy struct {
-	// Enabled turns the OS-level restrictions (filesystem and network confinement) on.
+	// Enabled turns the OS-level restrictions on: file system confinement (Landlock), a seccomp
+	// filter, and a network namespace whose only way out is the task's egress proxy. With it off a
+	// provider still isolates processes, the environment and other tasks (see the provider's docs).
 	Enabled bool
-	// AllowedDomains are the domains the agent may reach ("api.anthropic.com", "*.example.com"
-	// for subdomains only). Anything else is denied.
+	// AllowedDomains are the host names the agent may reach through the proxy: its adapter's API
+	// domains plus the admin's global allowed domains. "*.example.com" matches subdomains only, never
+	// the apex; matching is case-insensitive. Anything else is denied.
 	AllowedDomains []string
-	// DeniedDomains win over AllowedDomains.
+	// DeniedDomains win over AllowedDomains and Endpoints.
 	DeniedDomains []string
+	// Endpoints are "host:port" pairs an operator configured for the agent (ANTHROPIC_BASE_URL, a
+	// gateway): each is allowed exactly as written, even on a loopback or private address. Nothing
+	// else on that host is.
+	Endpoints []string
 }
 
 // Spec describes the sandbox the runner asks a Provider for: one per task.
@@ -62,6 +70,10 @@ type Spec struct {
 	Env map[string]string
 	// Policy is the security policy the task runs with.
 	Policy Policy
+	// OnViolation, when set, is called for everything the sandbox refuses the task's processes (a
+	// connection, a file access) as it happens, from any goroutine, possibly concurrently. It must
+	// not block for long.
+	OnViolation func(sesame.Violation)
 }
 
 // ExecRequest is one command to run in a sandbox.

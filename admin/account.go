@@ -157,15 +157,10 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 // signupOpen reads registration.allowNewUsers with the values saved by admins, which change while
 // Sesame runs (setup closes sign-ups).
 func (a *App) signupOpen(r *http.Request) bool {
-	saved, err := a.Settings.Settings(r.Context())
+	cfg, err := a.savedConfig(r.Context())
 	if err != nil {
 		a.Logger.Error("read saved settings", "err", err)
 		return false // closed when in doubt
-	}
-	cfg, err := a.Config.WithAdmin(config.MapLayer(saved))
-	if err != nil {
-		a.Logger.Error("saved settings", "err", err)
-		return false
 	}
 	return cfg.Bool(config.RegistrationAllowNewUsers)
 }

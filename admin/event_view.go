@@ -19,9 +19,10 @@ const (
 // eventView is one task event as the task page shows it.
 type eventView struct {
 	ID      int64
-	Kind    string // css class and what the row is: status, step, reply, text, tool_call, tool_result, error, result, system, usage
+	Kind    string // css class and what the row is: status, step, reply, violation, text, tool_call, tool_result, error, result, system, usage
 	Time    time.Time
 	Title   string // a short label: the status, the tool's name, "Agent"
+	Tag     string // a word beside the label (a violation's kind: network, filesystem)
 	Body    string // one line or a paragraph, shown as is
 	Detail  string // long content (tool input or output), shown preformatted
 	Long    bool   // Detail is shown collapsed
@@ -33,14 +34,14 @@ type eventView struct {
 func viewEvent(e sesame.TaskEvent) eventView {
 	v := eventView{ID: e.ID, Kind: e.Type, Time: e.CreatedAt, Body: e.Message}
 	switch e.Type {
-	case "status":
+	case sesame.EventStatus:
 		v.Title = "Status"
 		v.Body = e.Message
 		if reason, _ := e.Data["reason"].(string); reason != "" {
 			v.Body += " — " + reason
 		}
 		v.IsError = e.Message == string(sesame.StatusFailed)
-	case "step":
+	case sesame.EventStep:
 		v.Title = "Sesame"
 		if u, _ := e.Data["url"].(string); u != "" && strings.HasPrefix(u, "http") {
 			v.Link = u
@@ -48,12 +49,62 @@ func viewEvent(e sesame.TaskEvent) eventView {
 		if b, _ := e.Data["branch"].(string); b != "" && e.Message != "pull request opened" {
 			v.Body += " · " + b
 		}
-	case "reply":
+	case sesame.EventSandbox:
+		v = viewSandboxEvent(v, e)
+	case sesame.EventViolation:
+		v = viewViolation(v, e)
+	case sesame.EventReply:
 		v.Title = "Reply"
-	case "agent":
+	case sesame.EventAgent:
 		v = viewAgentEvent(v, e)
 	default:
 		v.Title = e.Type
+	}
+	return v
+}
+
+// viewSandboxEvent shows how the sandbox was set up as one of Sesame's steps.
+func viewSandboxEvent(v eventView, e sesame.TaskEvent) eventView {
+	v.Kind, v.Title = sesame.EventStep, "Sesame"
+	if p, _ := e.Data["provider"].(string); p != "" {
+		v.Body += " · " + p + " sandbox"
+	}
+	if domains := stringList(e.Data["allowed_domains"]); sandboxOn(e) && len(domains) > 0 {
+		v.Detail = "allowed domains: " + strings.Join(domains, ", ")
+	}
+	return v
+}
+
+// stringList reads a list of strings from event data: []any once it went through JSON, []string
+// before.
+func stringList(x any) []string {
+	switch l := x.(type) {
+	case []string:
+		return l
+	case []any:
+		out := make([]string, 0, len(l))
+		for _, v := range l {
+			if s, ok := v.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// viewViolation shows something the sandbox refused: what was tried, on what, and the rule that
+// refused it. It is a warning, not an error: the task goes on.
+func viewViolation(v eventView, e sesame.TaskEvent) eventView {
+	v.Title = "Blocked"
+	v.Tag, _ = e.Data["kind"].(string)
+	target, _ := e.Data["target"].(string)
+	access, _ := e.Data["access"].(string)
+	if target != "" {
+		v.Body = strings.TrimSpace(access + " " + target)
+	}
+	if reason, _ := e.Data["reason"].(string); reason != "" {
+		v.Body += " — " + reason
 	}
 	return v
 }
@@ -136,6 +187,7 @@ var funcs = template.FuncMap{
 	"firstLine":  firstLine,
 	"cost":       func(c float64) string { return fmt.Sprintf("$%.4f", c) },
 	"now":        func() time.Time { return now() },
+	"blocked":    blockedActions,
 }
 
 func sourceName(s sesame.Source) string {

@@ -158,7 +158,7 @@ const flushEvery = 50 * time.Millisecond
 var endFrame = []byte("event: end\ndata: {}\n\n")
 
 func finalStatus(e sesame.TaskEvent) bool {
-	return e.Type == "status" && sesame.TaskStatus(e.Message).Final()
+	return e.Type == sesame.EventStatus && sesame.TaskStatus(e.Message).Final()
 }
 
 func lastEventID(r *http.Request) int64 {
@@ -186,10 +186,11 @@ func newFrameCache(size int) *frameCache {
 
 // liveMessage is the data of one SSE event: the event rendered as the page renders it.
 type liveMessage struct {
-	ID     int64  `json:"id"`
-	Type   string `json:"type"`
-	Status string `json:"status,omitempty"`
-	HTML   string `json:"html"`
+	ID      int64  `json:"id"`
+	Type    string `json:"type"`
+	Status  string `json:"status,omitempty"`  // a status event's new status, for the summary's badge
+	Sandbox string `json:"sandbox,omitempty"` // a sandbox event's line for the summary
+	HTML    string `json:"html"`
 }
 
 func (c *frameCache) frame(e sesame.TaskEvent, p *pages) []byte {
@@ -205,8 +206,11 @@ func (c *frameCache) frame(e sesame.TaskEvent, p *pages) []byte {
 		html.WriteString(`<li class="event error">This event could not be shown.</li>`)
 	}
 	m := liveMessage{ID: e.ID, Type: e.Type, HTML: html.String()}
-	if e.Type == "status" {
+	switch e.Type {
+	case sesame.EventStatus:
 		m.Status = e.Message
+	case sesame.EventSandbox:
+		m.Sandbox = sandboxLine(e)
 	}
 	data, _ := json.Marshal(m)
 	f = make([]byte, 0, len(data)+40)

@@ -89,10 +89,11 @@ func (s *stream) next(t *testing.T) (sseEvent, bool) {
 }
 
 type liveData struct {
-	ID     int64  `json:"id"`
-	Type   string `json:"type"`
-	Status string `json:"status"`
-	HTML   string `json:"html"`
+	ID      int64  `json:"id"`
+	Type    string `json:"type"`
+	Status  string `json:"status"`
+	Sandbox string `json:"sandbox"`
+	HTML    string `json:"html"`
 }
 
 func decode(t *testing.T, e sseEvent) liveData {
@@ -109,7 +110,7 @@ func decode(t *testing.T, e sseEvent) liveData {
 
 func (e *env) agentText(t *testing.T, taskID, text string) sesame.TaskEvent {
 	t.Helper()
-	ev, err := e.rec.Add(context.Background(), sesame.TaskEvent{TaskID: taskID, Type: "agent", Message: text, Data: map[string]any{"kind": "text"}})
+	ev, err := e.rec.Add(context.Background(), sesame.TaskEvent{TaskID: taskID, Type: sesame.EventAgent, Message: text, Data: map[string]any{"kind": "text"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func TestEventStreamResumesWithoutLossOrRepeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev, _ = s2.next(t)
-	if d := decode(t, ev); d.Type != "status" || d.Status != "completed" {
+	if d := decode(t, ev); d.Type != sesame.EventStatus || d.Status != "completed" {
 		t.Fatalf("final event = %+v", d)
 	}
 	ev, _ = s2.next(t)
@@ -215,5 +216,55 @@ func TestEventStreamOfEndedTask(t *testing.T) {
 	page := adminBrowser.get("/tasks/" + task.ID)
 	if strings.Contains(page.body, "task.js") || !strings.Contains(page.body, "it broke") {
 		t.Error("an ended task's page should show its stored events without a stream")
+	}
+}
+
+// TestEventStreamDeliversSandboxAndViolations: the sandbox event and each blocked action reach a viewer
+// live, as rows the page's script shows and counts; the page rendered afterwards counts them too.
+func TestEventStreamDeliversSandboxAndViolations(t *testing.T) {
+	e := newEnv(t)
+	e.setUp(t)
+	bob, bobUser := e.addUser(t, "Bob", "bob@example.com", sesame.RoleUser)
+	on := true
+	task := e.taskWithSandbox(t, bobUser.ID, "watch the walls", &on)
+	if err := e.rec.SetStatus(context.Background(), task.ID, sesame.StatusRunning, ""); err != nil {
+		t.Fatal(err)
+	}
+	page := bob.get("/tasks/" + task.ID)
+	if !strings.Contains(page.body, `<dd id="violations" data-count="0">none</dd>`) || !strings.Contains(page.body, "/static/task.js") {
+		t.Fatal("the running task's page lacks the empty count or its script")
+	}
+
+	s := bob.stream(t, "/tasks/"+task.ID+"/events", "")
+	for range 2 { // queued, running
+		if _, ok := s.next(t); !ok {
+			t.Fatal("stream ended early")
+		}
+	}
+	e.addEvent(t, sandboxEvent(task.ID, true))
+	ev, _ := s.next(t)
+	if d := decode(t, ev); d.Type != sesame.EventSandbox || d.Sandbox != "on — OS-level restrictions (file system, network allowlist) applied" ||
+		!strings.Contains(d.HTML, `class="event event-step"`) {
+		t.Errorf("sandbox event = %+v", d)
+	}
+	for i, v := range []sesame.Violation{networkViolation, fileViolation} {
+		stored := e.addEvent(t, violationEvent(task.ID, v))
+		ev, _ := s.next(t)
+		d := decode(t, ev)
+		if d.ID != stored.ID || d.Type != sesame.EventViolation || !strings.Contains(d.HTML, `<li class="event event-violation" data-id=`) ||
+			!strings.Contains(d.HTML, `<span class="tag">`+string(v.Kind)+`</span>`) || !strings.Contains(d.HTML, v.Access+" "+v.Target+" — "+v.Reason) {
+			t.Errorf("violation %d = %+v", i, d)
+		}
+		want := []string{`data-count="1">1 blocked action<`, `data-count="2">2 blocked actions<`}[i]
+		if page := bob.get("/tasks/" + task.ID); !strings.Contains(page.body, want) {
+			t.Errorf("after violation %d the page lacks %q", i, want)
+		}
+	}
+	// The script counts the rows the stream delivers, with the page's words.
+	js := bob.mustStatus(bob.get("/static/task.js"), http.StatusOK, "script")
+	for _, want := range []string{`m.type === "violation"`, `"li.event-violation"`, `"1 blocked action"`, `" blocked actions"`, "m.sandbox"} {
+		if !strings.Contains(js.body, want) {
+			t.Errorf("task.js lacks %s", want)
+		}
 	}
 }

@@ -27,6 +27,12 @@ func sampleEvents() []sesame.TaskEvent {
 		{ID: 10, Type: "reply", Message: "progress comment posted", Data: map[string]any{"comment_id": 7}, CreatedAt: at},
 		{ID: 11, Type: "step", Message: "pull request opened", Data: map[string]any{"url": "https://github.com/o/r/pull/2", "number": 2}, CreatedAt: at},
 		{ID: 12, Type: "status", Message: "failed", Data: map[string]any{"status": "failed", "reason": "<script>alert(1)</script>"}, CreatedAt: at},
+		{ID: 13, Type: sesame.EventSandbox, Message: "OS-level restrictions on", Data: map[string]any{"provider": "local", "security": true,
+			"allowed_domains": []any{"api.anthropic.com", "*.github.com"}}, CreatedAt: at},
+		{ID: 14, Type: sesame.EventViolation, Message: "blocked connect example.org:443", Data: sesame.Violation{Kind: sesame.ViolationNetwork,
+			Target: "example.org:443", Access: "connect", Reason: "example.org is not on the allowlist"}.Data(), CreatedAt: at},
+		{ID: 15, Type: sesame.EventViolation, Message: "blocked read /etc/shadow", Data: sesame.Violation{Kind: sesame.ViolationFilesystem,
+			Target: "/etc/shadow", Access: "read", Reason: "outside the <workspace>"}.Data(), CreatedAt: at},
 	}
 }
 
@@ -64,8 +70,16 @@ func TestEveryTemplateExecutes(t *testing.T) {
 		{"new task", "task_new", taskFormView{Repos: []sesame.RepoRef{{FullName: "o/r", InstallationID: 1, Private: true}}, Agents: []string{"claude", "codex"},
 			Agent: "codex", Repo: "o/r", Nonce: "n", Sandbox: true, Error: "Say what the agent should do."}, []string{`<option value="o/r" selected>o/r (private)</option>`, `<option value="codex" selected>`, "Say what the agent should do."}},
 		{"new task without repos", "task_new", taskFormView{ReposErr: "No GitHub App is configured"}, []string{"No GitHub App is configured", "disabled"}},
-		{"task ended", "task", taskView{Task: task, Events: evs, LastID: 12}, []string{"#2 https://github.com/o/r/pull/2", "show 600 bytes", "&lt;script&gt;", "1m0s"}},
-		{"task running", "task", taskView{Task: &running, Events: evs[:3], LastID: 3, Live: true}, []string{"Stop requested by Ada", "/static/task.js", `data-after="3"`}},
+		{"new task security required", "task_new", taskFormView{Sandbox: true, SandboxRequired: true},
+			[]string{`<input type="checkbox" name="sandbox" checked disabled>`, "Required by the administrator"}},
+		{"new task security optional", "task_new", taskFormView{},
+			[]string{`<input type="checkbox" name="sandbox">`, "still runs isolated from the server and other tasks, but without the file-system and network restrictions"}},
+		{"task ended", "task", taskView{Task: task, Security: taskSecurity{Line: securityOn, Violations: 2}, Events: evs, LastID: 15},
+			[]string{"#2 https://github.com/o/r/pull/2", "show 600 bytes", "&lt;script&gt;", "1m0s", securityOn, ">2 blocked actions<",
+				`<span class="label">Blocked</span> <span class="tag">network</span> <span class="body">connect example.org:443 — example.org is not on the allowlist</span>`,
+				`<span class="tag">filesystem</span>`, "outside the &lt;workspace&gt;", "allowed domains: api.anthropic.com, *.github.com"}},
+		{"task running", "task", taskView{Task: &running, Security: taskSecurity{Line: requestedOff}, Events: evs[:3], LastID: 3, Live: true},
+			[]string{"Stop requested by Ada", "/static/task.js", `data-after="3"`, "off (requested)", `data-count="0">none<`}},
 		{"task stoppable", "task", taskView{Task: &running, Live: true, CanStop: true}, []string{`action="/tasks/0192/stop"`}},
 		{"settings connected", "settings", settingsView{GitHubLogin: "ada", Last4: "f00d", CanConnect: true}, []string{"@ada", "f00d", "Remove token"}},
 		{"settings no github", "settings", settingsView{Error: "bad token"}, []string{"cannot check GitHub tokens", "bad token"}},
@@ -120,6 +134,61 @@ func TestEventViews(t *testing.T) {
 	}
 	if v := got[12]; !v.IsError || !strings.Contains(v.Body, "failed — <script>") {
 		t.Errorf("failed status view = %+v", v)
+	}
+	if v := got[13]; v.Kind != "step" || v.Title != "Sesame" || v.Body != "OS-level restrictions on · local sandbox" ||
+		v.Detail != "allowed domains: api.anthropic.com, *.github.com" {
+		t.Errorf("sandbox view = %+v", v)
+	}
+	if v := got[14]; v.Kind != "violation" || v.Title != "Blocked" || v.Tag != "network" || v.IsError ||
+		v.Body != "connect example.org:443 — example.org is not on the allowlist" {
+		t.Errorf("network violation view = %+v", v)
+	}
+	if v := got[15]; v.Tag != "filesystem" || v.Body != "read /etc/shadow — outside the <workspace>" {
+		t.Errorf("file-system violation view = %+v", v)
+	}
+	// A violation whose data is missing still says what was blocked.
+	if v := viewEvent(sesame.TaskEvent{Type: sesame.EventViolation, Message: "blocked connect a.b:1"}); v.Body != "blocked connect a.b:1" {
+		t.Errorf("violation without data = %+v", v)
+	}
+}
+
+func TestSecurityOf(t *testing.T) {
+	on, off := true, false
+	sandbox := func(security bool) sesame.TaskEvent {
+		return sesame.TaskEvent{Type: sesame.EventSandbox, Data: map[string]any{"provider": "local", "security": security}}
+	}
+	violation := sesame.TaskEvent{Type: sesame.EventViolation, Message: "blocked read /etc/shadow"}
+	agent := sesame.TaskEvent{Type: sesame.EventAgent, Data: map[string]any{"kind": "text"}}
+	tests := []struct {
+		name      string
+		kind      sesame.TaskKind
+		requested *bool
+		events    []sesame.TaskEvent
+		want      taskSecurity
+	}{
+		{"server default, not started", sesame.KindRun, nil, nil, taskSecurity{Line: requestedDefault}},
+		{"on, not started", sesame.KindRun, &on, []sesame.TaskEvent{agent}, taskSecurity{Line: requestedOn}},
+		{"off, not started", sesame.KindRun, &off, nil, taskSecurity{Line: requestedOff}},
+		{"on, applied", sesame.KindRun, &on, []sesame.TaskEvent{sandbox(true), violation, agent, violation}, taskSecurity{Line: securityOn, Violations: 2}},
+		{"asked on, ran off", sesame.KindRun, &on, []sesame.TaskEvent{sandbox(false)}, taskSecurity{Line: securityOff, RanOff: true}},
+		{"server default, applied", sesame.KindRun, nil, []sesame.TaskEvent{sandbox(true)}, taskSecurity{Line: securityOn}},
+		{"the last sandbox counts", sesame.KindRun, nil, []sesame.TaskEvent{sandbox(false), sandbox(true)}, taskSecurity{Line: securityOn}},
+		{"the last sandbox counts, off", sesame.KindRun, nil, []sesame.TaskEvent{sandbox(true), sandbox(false)}, taskSecurity{Line: securityOff, RanOff: true}},
+		{"message without data", sesame.KindRun, nil, []sesame.TaskEvent{{Type: sesame.EventSandbox, Message: "OS-level restrictions on"}}, taskSecurity{Line: securityOn}},
+		{"no agent runs", sesame.KindHelp, nil, nil, taskSecurity{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			task := &sesame.Task{Request: sesame.Request{Kind: tt.kind, SandboxSecurity: tt.requested}}
+			if got := securityOf(task, tt.events); got != tt.want {
+				t.Errorf("securityOf = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	for n, want := range map[int]string{0: "none", 1: "1 blocked action", 2: "2 blocked actions", 12: "12 blocked actions"} {
+		if got := blockedActions(n); got != want {
+			t.Errorf("blockedActions(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 
 	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/command"
-	"github.com/sesame-works/sesame/config"
 )
 
 const maxPrompt = 8000 // runes, as a /sesame comment
@@ -41,21 +40,25 @@ func (a *App) taskList(w http.ResponseWriter, r *http.Request, u *sesame.User) {
 
 // taskFormView is the new-task form: its choices, the values entered and what is wrong with them.
 type taskFormView struct {
-	Repos     []sesame.RepoRef
-	ReposErr  string
-	Agents    []string
-	Nonce     string
-	Repo      string
-	Agent     string
-	Model     string
-	Prompt    string
-	Sandbox   bool
-	KeepAlive bool
-	Error     string
+	Repos    []sesame.RepoRef
+	ReposErr string
+	Agents   []string
+	Nonce    string
+	Repo     string
+	Agent    string
+	Model    string
+	Prompt   string
+	Sandbox  bool
+	// SandboxRequired: the admin default (sandbox.security.enabled) is on, so every task from the form runs with
+	// sandbox security and the form cannot turn it off.
+	SandboxRequired bool
+	KeepAlive       bool
+	Error           string
 }
 
 func (a *App) taskForm(w http.ResponseWriter, r *http.Request, u *sesame.User) {
-	v := taskFormView{Agent: "claude", Sandbox: a.Config.Bool(config.SandboxSecurityEnabled), Nonce: newNonce()}
+	required := a.sandboxRequired(r)
+	v := taskFormView{Agent: "claude", Sandbox: required, SandboxRequired: required, Nonce: newNonce()}
 	a.loadRepos(r, &v)
 	a.render(w, r, http.StatusOK, "task_new", "New task", v)
 }
@@ -94,6 +97,10 @@ func (a *App) createTask(w http.ResponseWriter, r *http.Request, u *sesame.User)
 	}
 	if !noncePattern.MatchString(v.Nonce) {
 		v.Nonce = newNonce()
+	}
+	// The switch works only within the admin default: when that is on, security is on whatever was posted.
+	if v.SandboxRequired = a.sandboxRequired(r); v.SandboxRequired {
+		v.Sandbox = true
 	}
 	a.loadRepos(r, &v)
 	var repo *sesame.RepoRef
@@ -160,11 +167,12 @@ func newNonce() string {
 }
 
 type taskView struct {
-	Task    *sesame.Task
-	Events  []eventView
-	LastID  int64
-	Live    bool // still running: the page follows its events
-	CanStop bool
+	Task     *sesame.Task
+	Security taskSecurity
+	Events   []eventView
+	LastID   int64
+	Live     bool // still running: the page follows its events
+	CanStop  bool
 }
 
 func (a *App) taskPage(w http.ResponseWriter, r *http.Request, u *sesame.User) {
@@ -177,7 +185,7 @@ func (a *App) taskPage(w http.ResponseWriter, r *http.Request, u *sesame.User) {
 		a.serverError(w, r, "task events", err)
 		return
 	}
-	v := taskView{Task: t, Live: !t.Status.Final(), CanStop: !t.Status.Final() && t.StopRequestedBy == ""}
+	v := taskView{Task: t, Security: securityOf(t, stored), Live: !t.Status.Final(), CanStop: !t.Status.Final() && t.StopRequestedBy == ""}
 	for _, e := range stored {
 		v.Events = append(v.Events, viewEvent(e))
 		v.LastID = e.ID

@@ -299,7 +299,8 @@ func TestTaskFormCreatesTaskThroughTheSubmitter(t *testing.T) {
 		t.Fatal(err)
 	}
 	if task.Source != sesame.SourceWeb || task.UserID != bobUser.ID || task.Repo != testRepo || task.InstallationID != 9 ||
-		task.Requester != "Bob" || task.Model != "claude-sonnet-4-5" || !task.KeepAlive || task.SandboxSecurity == nil || *task.SandboxSecurity {
+		task.Requester != "Bob" || task.Model != "claude-sonnet-4-5" || !task.KeepAlive ||
+		task.SandboxSecurity == nil || !*task.SandboxSecurity { // the admin default (on) requires it
 		t.Errorf("stored task = %+v", task)
 	}
 	// Its job is on the queue, as for a GitHub comment.

@@ -1,5 +1,6 @@
-// Follows a running task: appends its events as they come (Server-Sent Events) and refreshes the
-// summary when the task ends. The page works without this script; it only adds live updates.
+// Follows a running task: appends its events as they come (Server-Sent Events), keeps the summary's
+// status, sandbox security and count of blocked actions current, and refreshes the summary when the
+// task ends. The page works without this script; it only adds live updates.
 (function () {
   "use strict";
   var list = document.getElementById("events");
@@ -10,6 +11,15 @@
   var url = "/tasks/" + summary.dataset.task + "/events?after=" + (list.dataset.after || "0");
   var note = document.getElementById("live-note");
   var source = new EventSource(url);
+
+  // The count is the log's violation rows, as the server counts them; the words are blockedActions's.
+  function countBlocked() {
+    var count = document.getElementById("violations");
+    if (!count) return;
+    var n = list.querySelectorAll("li.event-violation").length;
+    count.dataset.count = String(n);
+    count.textContent = n === 0 ? "none" : n === 1 ? "1 blocked action" : n + " blocked actions";
+  }
 
   function atBottom() {
     return window.innerHeight + window.scrollY >= document.body.offsetHeight - 40;
@@ -31,6 +41,11 @@
       }
       summary.dataset.status = m.status;
     }
+    if (m.sandbox) {
+      var line = document.getElementById("sandbox-security");
+      if (line) line.textContent = m.sandbox;
+    }
+    if (m.type === "violation") countBlocked();
     if (follow) window.scrollTo(0, document.body.scrollHeight);
   });
 

@@ -69,8 +69,12 @@ type Adapter interface {
 	// process must run with stdin empty and a wall-clock timeout. The error, when no credential is set,
 	// is a *sesame.Error whose message names the setting to set.
 	Command(o Options) (argv []string, env map[string]string, err error)
-	// Domains returns the network domains (host names, no port) the CLI needs to reach for o.
+	// Domains returns the network domains (host names, no port) the CLI needs to reach for o: its
+	// vendor's API. The sandbox's egress proxy lets the agent reach these on any port.
 	Domains(o Options) []string
+	// Endpoints returns the "host:port" of each endpoint an operator configured for the CLI in o
+	// (a base URL, a gateway): allowed exactly as configured, even on a private address.
+	Endpoints(o Options) []string
 	// NewParser returns a parser for one run's stdout.
 	NewParser() Parser
 }

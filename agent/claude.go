@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"net"
 	"net/url"
 	"strings"
 
@@ -81,15 +82,39 @@ func (Claude) Command(o Options) ([]string, map[string]string, error) {
 	return argv, env, nil
 }
 
-// Domains returns api.anthropic.com and, when ANTHROPIC_BASE_URL is set, its host too.
-func (Claude) Domains(o Options) []string {
-	domains := []string{"api.anthropic.com"}
-	if base := o.Credentials[envAnthropicBase]; base != "" {
-		if u, err := url.Parse(base); err == nil && u.Hostname() != "" && u.Hostname() != domains[0] {
-			domains = append(domains, u.Hostname())
+// Domains returns api.anthropic.com: Claude Code's API. An ANTHROPIC_BASE_URL is an endpoint (see
+// Endpoints), not a domain: only its exact host and port are reachable.
+func (Claude) Domains(Options) []string {
+	return []string{"api.anthropic.com"}
+}
+
+// Endpoints returns ANTHROPIC_BASE_URL's host and port ("llm.example.com:8443"; 443 or 80 by its
+// scheme when it names none), when it is set and parses.
+func (Claude) Endpoints(o Options) []string {
+	if ep := endpoint(o.Credentials[envAnthropicBase]); ep != "" {
+		return []string{ep}
+	}
+	return nil
+}
+
+// endpoint is the "host:port" of a base URL an operator configured, or "" when it has none.
+func endpoint(base string) string {
+	u, err := url.Parse(base)
+	if base == "" || err != nil || u.Hostname() == "" {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		switch u.Scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		default:
+			return ""
 		}
 	}
-	return domains
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // NewParser returns a parser of Claude Code's stream-json output.

@@ -115,16 +115,20 @@ func TestClaudeCommand(t *testing.T) {
 	}
 }
 
-func TestClaudeDomains(t *testing.T) {
+func TestClaudeDomainsAndEndpoints(t *testing.T) {
 	tests := []struct {
-		name string
-		base string
-		want []string
+		name      string
+		base      string
+		endpoints []string
 	}{
-		{name: "Anthropic", want: []string{"api.anthropic.com"}},
-		{name: "Anthropic given explicitly", base: "https://api.anthropic.com", want: []string{"api.anthropic.com"}},
-		{name: "other endpoint", base: "https://llm.example.com:8443/anthropic", want: []string{"api.anthropic.com", "llm.example.com"}},
-		{name: "unparseable endpoint", base: "://", want: []string{"api.anthropic.com"}},
+		{name: "Anthropic"},
+		{name: "Anthropic given explicitly", base: "https://api.anthropic.com", endpoints: []string{"api.anthropic.com:443"}},
+		{name: "gateway with a port", base: "https://llm.example.com:8443/anthropic", endpoints: []string{"llm.example.com:8443"}},
+		{name: "plain http on loopback", base: "http://127.0.0.1:41234", endpoints: []string{"127.0.0.1:41234"}},
+		{name: "http without a port", base: "http://gateway.internal/v1", endpoints: []string{"gateway.internal:80"}},
+		{name: "IPv6", base: "http://[::1]:9000", endpoints: []string{"[::1]:9000"}},
+		{name: "unparseable endpoint", base: "://"},
+		{name: "no scheme, no port", base: "llm.example.com"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,8 +136,11 @@ func TestClaudeDomains(t *testing.T) {
 			if tt.base != "" {
 				o.Credentials["ANTHROPIC_BASE_URL"] = tt.base
 			}
-			if diff := cmp.Diff(tt.want, agent.Claude{}.Domains(o)); diff != "" {
+			if diff := cmp.Diff([]string{"api.anthropic.com"}, agent.Claude{}.Domains(o)); diff != "" {
 				t.Errorf("domains (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.endpoints, agent.Claude{}.Endpoints(o)); diff != "" {
+				t.Errorf("endpoints (-want +got):\n%s", diff)
 			}
 		})
 	}

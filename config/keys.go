@@ -36,6 +36,8 @@ const (
 	SandboxProvider        = "sandbox.provider"
 	SandboxDockerImage     = "sandbox.docker.image"
 	SandboxSecurityEnabled = "sandbox.security.enabled"
+	SandboxAllowedDomains  = "sandbox.allowedDomains"
+	SandboxDeniedDomains   = "sandbox.deniedDomains"
 	TasksBaseDirectory     = "tasks.baseDirectory"
 	TasksMaxDuration       = "tasks.maxDuration"
 	WorkerConcurrency      = "worker.concurrency"

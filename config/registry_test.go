@@ -41,6 +41,9 @@ var documented = []struct {
 	{"SANDBOX_PROVIDER", "sandbox.provider", "local"},
 	{"TASK_DIR_BASE", "tasks.baseDirectory", "/tmp/sesame"},
 	{"DOCKER_SANDBOX_IMAGE", "sandbox.docker.image", "ghcr.io/jakejarvis/sesame-sandbox:latest"},
+	// Named by the sandbox-security issue (admin page at /admin/sandbox): no default.
+	{"SANDBOX_ALLOWED_DOMAINS", "sandbox.allowedDomains", ""},
+	{"SANDBOX_DENIED_DOMAINS", "sandbox.deniedDomains", ""},
 	{"TASK_MAX_DURATION", "tasks.maxDuration", "30m"},
 	{"AGENTS_DIR", "agents.installDir", ""},
 	{"WORKER_CONCURRENCY", "worker.concurrency", "10"},

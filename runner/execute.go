@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +40,10 @@ type outcome struct {
 	model     string
 	usage     agent.Usage
 	duration  time.Duration
+	// secured says whether the agent ran with OS-level restrictions (false before the sandbox).
+	secured    bool
+	violations *violations // nil until the sandbox is made
+	sandboxed  bool        // the agent's sandbox was made: the reply speaks of it
 }
 
 func failed(format string, args ...any) outcome {
@@ -105,13 +110,34 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	if err != nil {
 		return failed("%s", err.Error())
 	}
-	sb, err := r.Sandbox.Create(ctx, sandbox.Spec{TaskID: t.ID, TaskDir: taskDir, Workspace: workspace, Env: env,
-		Policy: sandbox.Policy{Enabled: r.sandboxSecurity(t), AllowedDomains: adapter.Domains(opts)}})
+	policy, err := r.sandboxPolicy(ctx)
+	if err != nil {
+		log.Error("read sandbox policy", "err", err)
+		return failed("Sesame could not read the sandbox policy.")
+	}
+	o.secured = policy.Secured(t.SandboxSecurity)
+	o.violations = newViolations(r, t)
+	spec := sandbox.Spec{TaskID: t.ID, TaskDir: taskDir, Workspace: workspace, Env: env,
+		ReadOnly: []string{filepath.Join(mirror, "objects")},
+		Policy: sandbox.Policy{
+			Enabled:        o.secured,
+			AllowedDomains: append(adapter.Domains(opts), policy.AllowedDomains...),
+			DeniedDomains:  policy.DeniedDomains,
+			Endpoints:      adapter.Endpoints(opts),
+		},
+		OnViolation: o.violations.add,
+	}
+	sb, err := r.Sandbox.Create(ctx, spec)
 	if err != nil {
 		log.Error("create sandbox", "err", err)
+		if sesame.ErrorCode(err) == sesame.EUNAVAILABLE {
+			return failed("Sesame could not start a sandbox for the agent: %s", sesame.ErrorMessage(err))
+		}
 		return failed("Sesame could not start a sandbox for the agent.")
 	}
 	defer sb.Destroy(context.WithoutCancel(ctx))
+	o.sandboxed = true
+	r.recordSandbox(ctx, t, spec)
 	if err := r.setStatus(ctx, t, sesame.StatusRunning, ""); err != nil {
 		return failed("Sesame could not record the task's progress.")
 	}
@@ -130,7 +156,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	}
 
 	// The result: commit, push, open the pull request.
-	hash, changed, err := gitops.Commit(workspace, r.signature(ctx, t, log), commitMessage(t, r.taskURL(t.ID)), r.Settings.CoAuthoredBy)
+	hash, changed, err := gitops.Commit(workspace, mirror, r.signature(ctx, t, log), commitMessage(t, r.taskURL(t.ID)), r.Settings.CoAuthoredBy)
 	if err != nil {
 		log.Error("commit", "err", err)
 		o.status, o.reason = sesame.StatusFailed, "Sesame could not commit the agent's changes."
@@ -149,7 +175,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		o.status, o.reason = sesame.StatusFailed, "Sesame could not record the task's progress."
 		return o
 	}
-	if err := gitops.Push(ctx, workspace, repo.CloneURL, token, o.branch); err != nil {
+	if err := gitops.Push(ctx, workspace, mirror, repo.CloneURL, token, o.branch); err != nil {
 		log.Error("push", "err", r.masker().String(err.Error()))
 		o.status, o.reason = sesame.StatusFailed, fmt.Sprintf("Sesame could not push the branch %s.", o.branch)
 		return o
@@ -168,13 +194,27 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	return o
 }
 
-// sandboxSecurity says whether t runs with the sandbox's OS-level restrictions: its own choice, else
-// the server's.
-func (r *Runner) sandboxSecurity(t *sesame.Task) bool {
-	if t.SandboxSecurity != nil {
-		return *t.SandboxSecurity
+// sandboxPolicy is the admin's sandbox policy now: from Policy when set, else from Settings.
+func (r *Runner) sandboxPolicy(ctx context.Context) (sesame.SandboxPolicy, error) {
+	if r.Policy != nil {
+		return r.Policy(ctx)
 	}
-	return r.Settings.SandboxSecurity
+	return sesame.SandboxPolicy{SecurityEnabled: r.Settings.SandboxSecurity}, nil
+}
+
+// recordSandbox records how the agent's sandbox was set up: which provider, whether OS-level
+// restrictions are on, and what the agent may reach.
+func (r *Runner) recordSandbox(ctx context.Context, t *sesame.Task, spec sandbox.Spec) {
+	msg := "OS-level restrictions off"
+	data := map[string]any{"provider": r.Sandbox.Name(), "security": spec.Policy.Enabled}
+	if spec.Policy.Enabled {
+		msg = "OS-level restrictions on"
+		data["allowed_domains"] = append(slices.Clone(spec.Policy.AllowedDomains), spec.Policy.Endpoints...)
+	}
+	e := sesame.TaskEvent{TaskID: t.ID, Type: sesame.EventSandbox, Message: msg, Data: data}
+	if _, err := r.recorder().Add(ctx, e); err != nil {
+		r.Logger.Warn("record event", "task_id", t.ID, "err", err)
+	}
 }
 
 // note records a step of the task as an event.

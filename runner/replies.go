@@ -61,8 +61,26 @@ func resultReply(t *sesame.Task, o outcome, taskURL string) string {
 	if s := strings.TrimSpace(o.summary); s != "" {
 		fmt.Fprintf(&b, "%s\n\n", quote(truncate(s, 4000)))
 	}
+	if note := sandboxNote(o); note != "" {
+		fmt.Fprintf(&b, "%s\n\n", note)
+	}
 	fmt.Fprintf(&b, "<sub>%s · [task log](%s)</sub>", runFacts(o), taskURL)
 	return b.String()
+}
+
+// sandboxNote says what the sandbox did: that OS-level restrictions were off, or what they
+// blocked. Empty when the agent did not run, or ran confined and nothing was blocked.
+func sandboxNote(o outcome) string {
+	switch {
+	case !o.sandboxed:
+		return ""
+	case !o.secured:
+		return "⚠️ OS-level restrictions were off for this task: the agent's file and network access was not confined to its workspace and allowlist."
+	}
+	if s := o.violations.summary(); s != "" {
+		return "🛡️ The sandbox blocked what the agent tried outside its limits: " + s + "."
+	}
+	return ""
 }
 
 // prBody describes the pull request: what was asked, by whom, what the agent said, and what it took.
@@ -80,6 +98,9 @@ func prBody(t *sesame.Task, o outcome, taskURL string) string {
 		fmt.Fprintf(&b, "Fixes #%d by @%s", t.IssueNumber, t.Requester)
 	}
 	fmt.Fprintf(&b, ":\n\n%s\n\n", quote(t.Instruction))
+	if note := sandboxNote(o); note != "" {
+		fmt.Fprintf(&b, "%s\n\n", note)
+	}
 	fmt.Fprintf(&b, "---\n<sub>Written by Sesame · [task %s](%s) · %s</sub>\n", t.ID, taskURL, runFacts(o))
 	return b.String()
 }

@@ -48,9 +48,12 @@ type Runner struct {
 	Agents   Agents
 	Masker   *mask.Masker
 	Settings Settings
-	Users    Users  // nil: every commit is the Sesame Agent's
-	BaseURL  string // Sesame's public URL, for links to a task's page
-	Logger   *slog.Logger
+	// Policy returns the admin's sandbox policy as it is when a task starts (saved settings over
+	// the config); nil means Settings.SandboxSecurity with no global domain lists.
+	Policy  func(ctx context.Context) (sesame.SandboxPolicy, error)
+	Users   Users  // nil: every commit is the Sesame Agent's
+	BaseURL string // Sesame's public URL, for links to a task's page
+	Logger  *slog.Logger
 
 	once    sync.Once
 	mu      sync.Mutex
@@ -63,7 +66,8 @@ type Settings struct {
 	MaxDuration   time.Duration // the longest an agent may run
 	CoAuthoredBy  bool          // add the Co-authored-by trailer
 	KeepWorkspace bool          // keep every task's folder after it ends (debugging)
-	// SandboxSecurity turns the sandbox's OS-level restrictions on for tasks that do not choose.
+	// SandboxSecurity is sandbox.security.enabled when Policy is nil: on, every task runs with the
+	// sandbox's OS-level restrictions; off, only tasks that ask for them.
 	SandboxSecurity bool
 }
 

@@ -64,6 +64,9 @@ type Spec struct {
 	// runner creates it before Create and owns it: a provider lets processes read and write it but
 	// never removes it.
 	Workspace string
+	// ReadOnly are host paths the sandbox's processes may read, bound read-only at the same path:
+	// the mirror's objects folder that the workspace borrows through its alternates file.
+	ReadOnly []string
 	// Env is extra environment for every process of the sandbox (the agent's own model credential,
 	// its quiet/offline switches). It is the only way a secret enters a sandbox. Keys must be
 	// non-empty and contain neither '=' nor NUL; values must not contain NUL.

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/sesame-works/sesame/sandbox/local"
 )
 
 const usage = `Usage: sesame <command> [flags]
@@ -29,6 +31,8 @@ Flags of every command:
 var version = "dev"
 
 func main() {
+	// Inside a sandbox this binary is its init stage, and nothing else.
+	local.MaybeRunInit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {

@@ -26,7 +26,6 @@ import (
 	"github.com/sesame-works/sesame/queue"
 	"github.com/sesame-works/sesame/runner"
 	"github.com/sesame-works/sesame/sandbox"
-	"github.com/sesame-works/sesame/sandbox/local"
 )
 
 // Roles of a serve process.
@@ -221,7 +220,7 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 	var provider sandbox.Provider
 	switch p := cfg.String(config.SandboxProvider); p {
 	case "local":
-		provider = local.New(local.Options{})
+		provider = m.localSandbox()
 	default:
 		m.Logger.Warn("sandbox provider not available yet; tasks will fail until it is", "provider", p)
 	}
@@ -233,12 +232,12 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 		Agents:  agentCatalog{cfg: cfg},
 		Masker:  masker,
 		Settings: runner.Settings{
-			BaseDirectory: base,
-			MaxDuration:   cfg.Duration(config.TasksMaxDuration),
-			CoAuthoredBy:  cfg.Bool(config.GitIncludeCoAuthoredBy),
-			// Sandbox security takes effect when the local provider's restrictions land.
+			BaseDirectory:   base,
+			MaxDuration:     cfg.Duration(config.TasksMaxDuration),
+			CoAuthoredBy:    cfg.Bool(config.GitIncludeCoAuthoredBy),
 			SandboxSecurity: cfg.Bool(config.SandboxSecurityEnabled),
 		},
+		Policy:  m.sandboxPolicy(postgres.NewSettingStore(m.DB)),
 		Users:   postgres.NewUserStore(m.DB),
 		BaseURL: cfg.String(config.ServerBaseURL),
 		Logger:  m.Logger,

@@ -90,3 +90,23 @@ func executable(path string) error {
 	}
 	return nil
 }
+
+// withProxy points every proxy variable a CLI may read at the in-sandbox relay.
+func withProxy(env []string) []string {
+	url := fmt.Sprintf("http://127.0.0.1:%d", ProxyPort)
+	set := map[string]string{"NO_PROXY": "", "no_proxy": ""}
+	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"} {
+		set[k] = url
+	}
+	out := make([]string, 0, len(env)+len(set))
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); set[k] == "" && !strings.Contains(strings.ToLower(k), "proxy") {
+			out = append(out, kv)
+		}
+	}
+	for k, v := range set {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -13,10 +13,10 @@ func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setsid: true}
 }
 
-// checkSysProcAttr refuses a command whose SysProcAttr (after Options.Wrap) lost Setsid.
+// checkSysProcAttr refuses a command whose SysProcAttr lost Setsid.
 func checkSysProcAttr(a *syscall.SysProcAttr) error {
 	if a == nil || !a.Setsid {
-		return errors.New("the wrap hook dropped Setsid from SysProcAttr")
+		return errors.New("SysProcAttr lacks Setsid")
 	}
 	return nil
 }

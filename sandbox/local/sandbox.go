@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -35,6 +35,11 @@ type Sandbox struct {
 	spec          sandbox.Spec
 	realWorkspace string // spec.Workspace with symlinks resolved, for Dir checks
 	home, tmp     string
+	own           string   // {TaskDir}/.sandbox: accounts files and the proxy socket, Sesame's
+	bwrap         string   // bubblewrap's path
+	jail          jail     // what every Exec's bubblewrap command line is built from
+	visible       []string // host trees the sandbox sees; a program must lie in one
+	proxy         io.Closer
 
 	mu         sync.Mutex
 	destroyed  bool
@@ -76,8 +81,14 @@ func (s *Sandbox) Exec(ctx context.Context, req sandbox.ExecRequest) (int, error
 		return -1, fmt.Errorf("exec %s: %w", name, err)
 	}
 	env := environ(s.provider.extraPath, dirs{home: s.home, tmp: s.tmp, work: dir}, s.spec.Env, req.Env)
+	if s.jail.secure {
+		env = withProxy(env)
+	}
 	path, err := lookPath(name, getenv(env, "PATH"), dir)
 	if err != nil {
+		return -1, fmt.Errorf("exec: %w", err)
+	}
+	if err := s.canSee(path); err != nil {
 		return -1, fmt.Errorf("exec: %w", err)
 	}
 
@@ -89,15 +100,18 @@ func (s *Sandbox) Exec(ctx context.Context, req sandbox.ExecRequest) (int, error
 	}
 	defer s.unregister(r)
 
-	cmd := exec.CommandContext(rctx, path, req.Argv[1:]...)
-	cmd.Args = slices.Clone(req.Argv)
-	cmd.Dir = dir
+	// bubblewrap is the session leader Exec kills; the command runs in the sandbox's PID
+	// namespace, which dies with it (--die-with-parent, --unshare-pid).
+	j := s.jail
+	j.dir = dir
+	argv := append([]string{path}, req.Argv[1:]...)
+	cmd := exec.CommandContext(rctx, s.bwrap, j.args(argv, j.landlockRules())...)
+	cmd.Args[0] = "bwrap"
+	cmd.Dir = "/"
 	cmd.Env = env
 	cmd.SysProcAttr = sysProcAttr()
-	if wrap := s.provider.wrap; wrap != nil {
-		if err := wrap(cmd, s.spec); err != nil {
-			return -1, fmt.Errorf("exec %s: wrap: %w", name, err)
-		}
+	if uid, gid, drop := s.provider.sandboxUser(); drop {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
 	}
 	if err := checkSysProcAttr(cmd.SysProcAttr); err != nil {
 		return -1, fmt.Errorf("exec %s: %w", name, err)
@@ -298,15 +312,34 @@ func (s *Sandbox) Destroy(ctx context.Context) error {
 			signalSession(sid, syscall.SIGKILL)
 		}
 	}
+	if s.proxy != nil {
+		_ = s.proxy.Close()
+	}
 	if err := s.removeDirs(); err != nil {
 		return fmt.Errorf("destroy sandbox %s: %w", s.spec.TaskID, err)
 	}
 	return nil
 }
 
+// canSee checks that path (a program found on the host) lies in a tree the sandbox sees, so that
+// a program the sandbox cannot run fails here with its name rather than inside bubblewrap.
+func (s *Sandbox) canSee(path string) error {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return err
+	}
+	for _, tree := range s.visible {
+		rt, err := filepath.EvalSymlinks(tree)
+		if err == nil && within(real, rt) {
+			return nil
+		}
+	}
+	return sesame.Errorf(sesame.EINVALID, "%s is outside the folders the sandbox sees (system folders, the workspace and the read-only folders configured for agents)", path)
+}
+
 // removeDirs removes home and tmp (not an error if they are already gone).
 func (s *Sandbox) removeDirs() error {
-	return errors.Join(removeAll(s.home), removeAll(s.tmp))
+	return errors.Join(removeAll(s.home), removeAll(s.tmp), removeAll(s.own))
 }
 
 // removeAll is os.RemoveAll that also copes with read-only directories inside path (Go's module

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	sesame "github.com/sesame-works/sesame"
+	"github.com/sesame-works/sesame/config"
+	"github.com/sesame-works/sesame/postgres"
+	"github.com/sesame-works/sesame/sandbox/local"
+)
+
+// localSandbox is the local provider as this server configures it: the agents' install folder
+// readable in every sandbox, and the server's own files (home, working directory, config file,
+// .env, App key) hidden from it.
+func (m *Main) localSandbox() *local.Provider {
+	cfg := m.Config
+	opts := local.Options{Hide: serverPaths(cfg), Logger: m.Logger}
+	if dir := cfg.String(config.AgentsInstallDir); dir != "" {
+		if abs, err := filepath.Abs(dir); err == nil {
+			opts.ReadOnly = append(opts.ReadOnly, abs)
+		}
+	}
+	return local.New(opts)
+}
+
+// serverPaths are the paths of this server that no sandbox may see.
+func serverPaths(cfg *config.Config) []string {
+	var out []string
+	add := func(p string) {
+		if p == "" {
+			return
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			out = append(out, abs)
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		add(home)
+	}
+	if wd, err := os.Getwd(); err == nil {
+		add(wd)
+		add(filepath.Join(wd, ".env"))
+	}
+	add(cfg.File())
+	add(cfg.String(config.GitHubPrivateKeyPath))
+	if exe, err := os.Executable(); err == nil {
+		add(filepath.Dir(exe))
+	}
+	return out
+}
+
+// sandboxPolicy reads the admin's sandbox policy as it is now: the settings admins saved (shared
+// by every node) over the environment, the config file and the defaults.
+func (m *Main) sandboxPolicy(settings *postgres.SettingStore) func(context.Context) (sesame.SandboxPolicy, error) {
+	return func(ctx context.Context) (sesame.SandboxPolicy, error) {
+		saved, err := settings.Settings(ctx)
+		if err != nil {
+			return sesame.SandboxPolicy{}, fmt.Errorf("saved settings: %w", err)
+		}
+		cfg, err := m.Config.WithAdmin(config.MapLayer(saved))
+		if err != nil {
+			return sesame.SandboxPolicy{}, fmt.Errorf("saved settings: %w", err)
+		}
+		return sesame.SandboxPolicy{
+			SecurityEnabled: cfg.Bool(config.SandboxSecurityEnabled),
+			AllowedDomains:  cfg.List(config.SandboxAllowedDomains),
+			DeniedDomains:   cfg.List(config.SandboxDeniedDomains),
+		}, nil
+	}
+}

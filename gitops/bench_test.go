@@ -215,7 +215,7 @@ func BenchmarkCommit(b *testing.B) {
 		}
 		b.StartTimer()
 		t0 := time.Now()
-		_, changed, err := Commit(dir, Signature{Name: "Bench", Email: "bench@example.com"}, "Bench", true)
+		_, changed, err := Commit(dir, mirror, Signature{Name: "Bench", Email: "bench@example.com"}, "Bench", true)
 		if err != nil || !changed {
 			b.Fatalf("Commit: %v %v", changed, err)
 		}

@@ -24,16 +24,21 @@ const CoAuthorTrailer = "Co-authored-by: Sesame <agent@sesame.works>"
 // deleted files; ignored files stay out, as .gitignore and .git/info/exclude
 // say) and commits it on HEAD's branch with go-git, with sig as author and
 // committer and message as the message, plus CoAuthorTrailer when coAuthor
-// is set. A clean tree makes no commit and returns changed=false.
+// is set. A clean tree makes no commit and returns changed=false. mirror is
+// the mirror dir was checked out from: first, CheckAlternates makes sure
+// that dir borrows objects from it and from nowhere else.
 //
 // Staging is `git add --all` (0.2 s on 50,000 files; go-git's own staging
 // took 2.6-4 s there, and follows .gitignore less exactly), run like Push's
 // commands: with none of the workspace's configuration, so no hook, filter
 // or fsmonitor an agent could have set up runs. go-git then builds the trees
 // from the index, writes the commit and moves the branch.
-func Commit(dir string, sig Signature, message string, coAuthor bool) (hash string, changed bool, err error) {
+func Commit(dir, mirror string, sig Signature, message string, coAuthor bool) (hash string, changed bool, err error) {
 	if strings.TrimSpace(sig.Name) == "" || strings.TrimSpace(sig.Email) == "" {
 		return "", false, errors.New("commit: signature needs a name and an email")
+	}
+	if err := CheckAlternates(dir, mirror); err != nil {
+		return "", false, fmt.Errorf("commit: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commitLimit)
 	defer cancel()
@@ -79,7 +84,8 @@ func stageAll(ctx context.Context, dir string) error {
 	defer os.RemoveAll(gitDir)
 	dotGit := filepath.Join(dir, ".git")
 	_, err = gitRun{
-		dir: dir,
+		dir:       dir,
+		workspace: true,
 		args: []string{"--git-dir=" + gitDir, "--work-tree=" + dir,
 			"-c", "core.bare=false", "-c", "core.excludesFile=" + filepath.Join(dotGit, "info", "exclude"),
 			"add", "--all", "--", "."},

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -26,8 +28,36 @@ type gitRun struct {
 	dir   string   // working directory ("" = the current one)
 	args  []string // after "git"; never a credential
 	token string   // for network commands: sent as an HTTP header, set through the environment only
-	env   []string // extra variables, e.g. GIT_ALTERNATE_OBJECT_DIRECTORIES
-	stdin []byte
+	// workspace: the working tree is a workspace, which may belong to the agent's uid, so git's
+	// ownership check is off (safe.directory=*). Only for commands that name their own --git-dir:
+	// git reads none of the workspace's configuration then, which is what the check protects.
+	workspace bool
+	env       []string // extra variables, e.g. GIT_INDEX_FILE
+	stdin     []byte
+}
+
+// hardened is the configuration every git command of this package runs with, above the
+// repository's own (command-line scope wins over a repository's config): no hook runs, wherever
+// it was planted (a mirror's hooks/, a spare's or a workspace's .git/hooks, a core.hooksPath),
+// and no fsmonitor.
+var hardened = []configEntry{
+	{"core.hooksPath", "/dev/null"},
+	{"core.fsmonitor", "false"},
+}
+
+// configEntry is one key = value of git's command-line configuration.
+type configEntry struct{ key, value string }
+
+// config is g's command-line configuration, carried by the environment.
+func (g gitRun) config() []configEntry {
+	c := slices.Clone(hardened)
+	if g.workspace {
+		c = append(c, configEntry{"safe.directory", "*"})
+	}
+	if g.token != "" {
+		c = append(c, configEntry{"http.extraHeader", "Authorization: Basic " + basicAuth(g.token)})
+	}
+	return c
 }
 
 // run runs git and returns its standard output. A failure returns an error
@@ -41,7 +71,7 @@ func (g gitRun) run(ctx context.Context) ([]byte, error) {
 
 	cmd := exec.CommandContext(ctx, "git", g.args...)
 	cmd.Dir = g.dir
-	cmd.Env = append(gitEnv(home, g.token), g.env...)
+	cmd.Env = append(gitEnv(home, g.config()), g.env...)
 	// Its own process group, so that cancelling kills git's helpers too
 	// (git-remote-https, index-pack, pack-objects …), not only git.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -73,10 +103,11 @@ func (g gitRun) output(ctx context.Context) (string, error) {
 }
 
 // gitEnv is the whole environment of a git command: nothing of the host's git
-// configuration, no prompt, and the token (if any) only as an extra HTTP header
-// in git's command-line configuration carried by the environment, so that it
-// is never in argv, in a file, or in a URL.
-func gitEnv(home, token string) []string {
+// configuration, no prompt, and config as git's command-line configuration
+// carried by the environment (GIT_CONFIG_COUNT, GIT_CONFIG_KEY_n,
+// GIT_CONFIG_VALUE_n), so that the token, an extra HTTP header there, is never
+// in argv, in a file, or in a URL.
+func gitEnv(home string, config []configEntry) []string {
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + home, // empty: no ~/.gitconfig, no ~/.netrc (libcurl reads it)
@@ -96,12 +127,10 @@ func gitEnv(home, token string) []string {
 			env = append(env, k+"="+v)
 		}
 	}
-	if token != "" {
-		env = append(env,
-			"GIT_CONFIG_COUNT=1",
-			"GIT_CONFIG_KEY_0=http.extraHeader",
-			"GIT_CONFIG_VALUE_0=Authorization: Basic "+basicAuth(token),
-		)
+	env = append(env, "GIT_CONFIG_COUNT="+strconv.Itoa(len(config)))
+	for i, c := range config {
+		n := strconv.Itoa(i)
+		env = append(env, "GIT_CONFIG_KEY_"+n+"="+c.key, "GIT_CONFIG_VALUE_"+n+"="+c.value)
 	}
 	return env
 }

@@ -21,10 +21,11 @@ var testSig = Signature{Name: "Sesame Agent", Email: "agent@sesame.works"}
 
 // fixture is a served repository acme/widget, a cache and a task folder.
 type fixture struct {
-	srv   *gitServer
-	url   string
-	cache *Cache
-	tasks string
+	srv    *gitServer
+	url    string
+	cache  *Cache
+	tasks  string
+	mirror string // set by sync
 }
 
 func newFixture(t *testing.T, spare bool) *fixture {
@@ -57,6 +58,7 @@ func (f *fixture) sync(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("Sync: %v", err)
 	}
+	f.mirror = mirror
 	return mirror
 }
 
@@ -272,7 +274,7 @@ func TestCommit(t *testing.T) {
 	base := mustGit(t, ctx, mirror, "rev-parse", "main")
 
 	// Clean tree: nothing to commit.
-	if hash, changed, err := Commit(dir, testSig, "Nothing", true); err != nil || changed || hash != "" {
+	if hash, changed, err := Commit(dir, mirror, testSig, "Nothing", true); err != nil || changed || hash != "" {
 		t.Fatalf("Commit on a clean tree = %q, %v, %v", hash, changed, err)
 	}
 
@@ -291,7 +293,7 @@ func TestCommit(t *testing.T) {
 	write("local-only.txt", "not to commit\n")
 
 	msg := "Fix the typo\n\nRequested by @octocat in acme/widget#1.\nSesame task: http://sesame/tasks/1"
-	hash, changed, err := Commit(dir, testSig, msg, true)
+	hash, changed, err := Commit(dir, mirror, testSig, msg, true)
 	if err != nil || !changed || len(hash) != 40 {
 		t.Fatalf("Commit = %q, %v, %v", hash, changed, err)
 	}
@@ -336,7 +338,7 @@ func TestCommit(t *testing.T) {
 	}
 
 	// Nothing new: no second commit.
-	if hash2, changed, err := Commit(dir, testSig, msg, true); err != nil || changed || hash2 != "" {
+	if hash2, changed, err := Commit(dir, mirror, testSig, msg, true); err != nil || changed || hash2 != "" {
 		t.Errorf("second Commit = %q, %v, %v", hash2, changed, err)
 	}
 }
@@ -394,7 +396,7 @@ func pushFixture(t *testing.T, branch string) (*fixture, string, string) {
 	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("# Widget\n\nThe typo.\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	hash, _, err := Commit(dir, testSig, "Fix the typo", true)
+	hash, _, err := Commit(dir, f.mirror, testSig, "Fix the typo", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +409,7 @@ func TestPush(t *testing.T) {
 	ctx := context.Background()
 	bare := f.srv.gitDir("acme", "widget")
 
-	if err := Push(ctx, dir, f.url, testToken, branch); err != nil {
+	if err := Push(ctx, dir, f.mirror, f.url, testToken, branch); err != nil {
 		t.Fatalf("Push: %v", err)
 	}
 	log := mustGit(t, ctx, bare, "log", "-1", "--format=%H%n%an <%ae>%n%cn <%ce>%n%s", "refs/heads/"+branch)
@@ -421,7 +423,7 @@ func TestPush(t *testing.T) {
 	mustGit(t, ctx, bare, "fsck", "--no-progress")
 
 	// Pushing again is a no-op.
-	if err := Push(ctx, dir, f.url, testToken, branch); err != nil {
+	if err := Push(ctx, dir, f.mirror, f.url, testToken, branch); err != nil {
 		t.Errorf("second Push: %v", err)
 	}
 	if bad := f.srv.strangeAuth(); len(bad) > 0 {
@@ -436,7 +438,7 @@ func TestPushNeverForces(t *testing.T) {
 	// Someone else's branch of the same name.
 	theirs := f.srv.commit(t, "acme", "widget", branch, "someone else's", map[string]string{"theirs.txt": "x\n"})
 
-	err := Push(ctx, dir, f.url, testToken, branch)
+	err := Push(ctx, dir, f.mirror, f.url, testToken, branch)
 	if !errors.Is(err, ErrPushRejected) {
 		t.Fatalf("Push = %v, want ErrPushRejected", err)
 	}
@@ -471,7 +473,7 @@ func TestWrongToken(t *testing.T) {
 		t.Errorf("fetch with a wrong token = %v, want ErrAuthentication", err)
 	}
 
-	err = Push(ctx, dir, f.url, wrong, branch)
+	err = Push(ctx, dir, f.mirror, f.url, wrong, branch)
 	if !errors.Is(err, ErrAuthentication) {
 		t.Errorf("Push with a wrong token = %v, want ErrAuthentication", err)
 	}
@@ -480,56 +482,6 @@ func TestWrongToken(t *testing.T) {
 	}
 	if _, err := runTestGit(ctx, f.srv.gitDir("acme", "widget"), "rev-parse", "--verify", "--quiet", "refs/heads/"+branch); err == nil {
 		t.Error("the branch was pushed with a wrong token")
-	}
-}
-
-// TestPushIgnoresWorkspaceConfig: an agent that rewrote .git/config and
-// hooks cannot make Commit, Push or Stat run a command of its own, redirect
-// the push, or see the token.
-func TestPushIgnoresWorkspaceConfig(t *testing.T) {
-	const branch = "sesame/1-fix-aaaaaa"
-	f, dir, _ := pushFixture(t, branch)
-	ctx := context.Background()
-	stolen := filepath.Join(t.TempDir(), "stolen")
-	hook := "#!/bin/sh\nenv > " + stolen + "\n"
-	for _, name := range []string{"pre-push", "reference-transaction", "post-update"} {
-		os.MkdirAll(filepath.Join(dir, ".git", "hooks"), 0o755)
-		if err := os.WriteFile(filepath.Join(dir, ".git", "hooks", name), []byte(hook), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	trap := newGitServer(t, "other")
-	mustGit(t, ctx, dir, "config", "url."+trap.URL+"/.insteadOf", f.srv.URL+"/")
-	mustGit(t, ctx, dir, "config", "http.proxy", trap.URL)
-	mustGit(t, ctx, dir, "config", "core.fsmonitor", "sh -c 'env > "+stolen+"'")
-
-	mustGit(t, ctx, dir, "config", "filter.evil.clean", "sh -c 'env > "+stolen+"; cat'")
-	if err := os.WriteFile(filepath.Join(dir, ".gitattributes"), []byte("* filter=evil\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	hash, changed, err := Commit(dir, testSig, "Attributes", false)
-	if err != nil || !changed {
-		t.Fatalf("Commit = %v, %v", changed, err)
-	}
-	if err := Push(ctx, dir, f.url, testToken, branch); err != nil {
-		t.Fatalf("Push: %v", err)
-	}
-	if got := mustGit(t, ctx, f.srv.gitDir("acme", "widget"), "rev-parse", "refs/heads/"+branch); got != hash {
-		t.Errorf("pushed %s, want %s", got, hash)
-	}
-	if _, err := os.Stat(stolen); err == nil {
-		t.Error("a hook or filter of the workspace ran")
-	}
-	if files, _, _, err := Stat(ctx, dir, "main"); err != nil || files != 2 {
-		t.Errorf("Stat = %d, %v", files, err)
-	}
-	if _, err := os.Stat(stolen); err == nil {
-		t.Error("the workspace's fsmonitor ran")
-	}
-	trap.mu.Lock()
-	defer trap.mu.Unlock()
-	if len(trap.requests) > 0 || len(trap.authSeen) > 0 {
-		t.Errorf("the push went to the trap: %v", trap.requests)
 	}
 }
 
@@ -543,13 +495,13 @@ func TestTokenNeverStored(t *testing.T) {
 			f.srv.commit(t, "acme", "widget", "main", "more", map[string]string{"more.txt": "more\n"})
 			mirror, dir := f.checkout(t, "main", branch) // a fetch, then a checkout
 			os.WriteFile(filepath.Join(dir, "fix.txt"), []byte("fix\n"), 0o644)
-			if _, _, err := Commit(dir, testSig, "Fix", true); err != nil {
+			if _, _, err := Commit(dir, mirror, testSig, "Fix", true); err != nil {
 				t.Fatal(err)
 			}
-			if err := Push(ctx, dir, f.url, testToken, branch); err != nil {
+			if err := Push(ctx, dir, f.mirror, f.url, testToken, branch); err != nil {
 				t.Fatal(err)
 			}
-			Push(ctx, dir, f.url, testToken+"x", branch) // a failed push
+			Push(ctx, dir, f.mirror, f.url, testToken+"x", branch) // a failed push
 			waitSpares(t, f.cache.Dir)
 
 			for _, root := range []string{f.cache.Dir, mirror, dir} {

@@ -19,18 +19,24 @@ var ErrPushRejected = errors.New("push rejected")
 // Push pushes dir's local branch to the branch of the same name at
 // remoteURL, authenticated by token. It never forces: a branch that exists
 // upstream is only fast-forwarded, anything else returns ErrPushRejected.
+// mirror is the mirror dir was checked out from: nothing is pushed unless
+// CheckAlternates finds that dir borrows objects from it and from nowhere
+// else.
 //
 // The agent had the workspace to itself, so its .git/config and hooks are
 // not trusted with the token (a hook could read it, an insteadOf or proxy
 // setting could send it elsewhere): the branch's commit is read with go-git,
 // and git pushes it from a temporary repository made here, which borrows
 // the workspace's objects and has no configuration of the workspace's.
-func Push(ctx context.Context, dir, remoteURL, token, branch string) error {
+func Push(ctx context.Context, dir, mirror, remoteURL, token, branch string) error {
 	if _, err := parseRemote(remoteURL); err != nil {
 		return err
 	}
 	if err := checkBranchName(branch); err != nil {
 		return err
+	}
+	if err := CheckAlternates(dir, mirror); err != nil {
+		return fmt.Errorf("push %s: %w", branch, err)
 	}
 	commit, err := branchCommit(dir, branch)
 	if err != nil {
@@ -42,7 +48,7 @@ func Push(ctx context.Context, dir, remoteURL, token, branch string) error {
 	}
 	defer os.RemoveAll(gitDir)
 
-	args := []string{"-c", "core.hooksPath=/dev/null", "push", "--porcelain", "--no-verify",
+	args := []string{"push", "--porcelain", "--no-verify",
 		"--", remoteURL, commit + ":refs/heads/" + branch}
 	out, err := gitRun{dir: gitDir, args: args, token: token}.output(ctx)
 	if err != nil {

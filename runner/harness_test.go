@@ -118,6 +118,10 @@ type agentHarness struct {
 func newAgentHarness(t *testing.T, steps ...modeltest.Step) *agentHarness {
 	t.Helper()
 	h := &agentHarness{harness: newHarness(t), model: modeltest.NewServer(t, steps...), taskBase: t.TempDir()}
+	// The sandbox's user passes through TASK_DIR_BASE's parent, as through /tmp in production.
+	if err := os.Chmod(filepath.Dir(h.taskBase), 0o711); err != nil {
+		t.Fatal(err)
+	}
 	h.bare = h.gh.CreateRepo(t, repo, map[string]string{"README.md": fixMe})
 	h.gh.AddInstallation(9, repo)
 	h.rdb = redis.NewClient(redistest.New(t).Options())
@@ -127,10 +131,10 @@ func newAgentHarness(t *testing.T, steps ...modeltest.Step) *agentHarness {
 	h.recorder = &events.Recorder{Store: h.store, Redis: h.rdb, Masker: masker, Logger: logger}
 	r := h.runner
 	r.Events, r.Masker, r.Logger = h.recorder, masker, logger
-	r.Sandbox = local.New(local.Options{})
+	r.Sandbox = local.New(local.Options{ReadOnly: []string{agentsDir(t)}})
 	r.Mirrors = &gitops.Cache{Dir: filepath.Join(h.taskBase, "mirrors")}
 	r.Agents = claudeAgents{exe: claudePath(t), model: h.model.URL}
-	r.Settings = runner.Settings{BaseDirectory: h.taskBase, MaxDuration: 2 * time.Minute, CoAuthoredBy: true}
+	r.Settings = runner.Settings{BaseDirectory: h.taskBase, MaxDuration: 2 * time.Minute, CoAuthoredBy: true, SandboxSecurity: true}
 	return h
 }
 
@@ -209,13 +213,24 @@ func (a claudeAgents) Agent(name string) (agent.Adapter, agent.Options, error) {
 	}}, nil
 }
 
-// claudePath is the Claude Code CLI from AGENTS_DIR (default: the repository's .agents).
-func claudePath(t *testing.T) string {
+// agentsDir is AGENTS_DIR (default: the repository's .agents).
+func agentsDir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("AGENTS_DIR")
 	if dir == "" {
-		dir, _ = filepath.Abs("../.agents")
+		dir = "../.agents"
 	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// claudePath is the Claude Code CLI from AGENTS_DIR.
+func claudePath(t *testing.T) string {
+	t.Helper()
+	dir := agentsDir(t)
 	exe := filepath.Join(dir, "claude", "node_modules", ".bin", "claude")
 	if _, err := os.Stat(exe); err != nil {
 		t.Fatalf("Claude Code CLI not installed in %s: run scripts/install-agents (%v)", dir, err)

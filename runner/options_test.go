@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -11,9 +12,11 @@ import (
 	"github.com/sesame-works/sesame/sandbox"
 )
 
-// A task's own sandbox security choice wins over the server's, and a task kept alive keeps its folder.
+// A task's sandbox security choice works only within the admin default: it can turn security on
+// when the default is off, never off when the default requires it. A task kept alive keeps its
+// folder. Whatever the policy, the sandbox is told it, and the task's events say it.
 func TestRunTaskOptions(t *testing.T) {
-	off := false
+	off, on := false, true
 	for _, tc := range []struct {
 		name     string
 		server   bool  // Settings.SandboxSecurity
@@ -22,7 +25,10 @@ func TestRunTaskOptions(t *testing.T) {
 		enforced bool
 	}{
 		{name: "server default on", server: true, enforced: true},
-		{name: "task turns it off, kept alive", server: true, task: &off, keep: true, enforced: false},
+		{name: "task cannot turn it off, kept alive", server: true, task: &off, keep: true, enforced: true},
+		{name: "server default off", server: false, enforced: false},
+		{name: "task turns it on", server: false, task: &on, enforced: true},
+		{name: "task leaves it off", server: false, task: &off, enforced: false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newAgentHarness(t, typoFix()...)
@@ -41,7 +47,27 @@ func TestRunTaskOptions(t *testing.T) {
 			if len(specs) != 1 || specs[0].Policy.Enabled != tc.enforced || len(specs[0].Policy.AllowedDomains) == 0 {
 				t.Errorf("sandbox specs %+v, want one with Policy.Enabled %v and the agent's domains", specs, tc.enforced)
 			}
-			_, err := os.Stat(filepath.Join(h.taskBase, task.ID, "repo", "README.md"))
+			events, err := h.store.Events(context.Background(), task.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sandboxEvents []sesame.TaskEvent
+			for _, e := range events {
+				if e.Type == sesame.EventSandbox {
+					sandboxEvents = append(sandboxEvents, e)
+				}
+			}
+			if len(sandboxEvents) != 1 || sandboxEvents[0].Data["security"] != tc.enforced {
+				t.Errorf("sandbox events %+v, want one saying security %v", sandboxEvents, tc.enforced)
+			}
+			prs := h.gh.PullRequests(repo)
+			if len(prs) != 1 {
+				t.Fatalf("pull requests %+v, want one", prs)
+			}
+			if said := strings.Contains(prs[0].Body, "OS-level restrictions were off"); said == tc.enforced {
+				t.Errorf("pull request body says restrictions were off: %v, with security %v:\n%s", said, tc.enforced, prs[0].Body)
+			}
+			_, err = os.Stat(filepath.Join(h.taskBase, task.ID, "repo", "README.md"))
 			if kept := err == nil; kept != tc.keep {
 				t.Errorf("task folder kept: %v, want %v", kept, tc.keep)
 			}

@@ -42,7 +42,12 @@ func newSandbox(t *testing.T, opts local.Options) *testSandbox {
 	if opts.KillGrace == 0 {
 		opts.KillGrace = testGrace
 	}
-	p := local.New(opts)
+	return newSandboxWith(t, local.New(opts), sandbox.Policy{})
+}
+
+// newSandboxWith creates a sandbox of p with policy, as newSandbox does.
+func newSandboxWith(t *testing.T, p *local.Provider, policy sandbox.Policy) *testSandbox {
+	t.Helper()
 	taskDir := t.TempDir()
 	ws := filepath.Join(taskDir, "repo")
 	if err := os.Mkdir(ws, 0o755); err != nil {
@@ -54,6 +59,7 @@ func newSandbox(t *testing.T, opts local.Options) *testSandbox {
 		TaskDir:   taskDir,
 		Workspace: ws,
 		Env:       map[string]string{markerKey: marker},
+		Policy:    policy,
 	}
 	sb, err := p.Create(t.Context(), spec)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 
 	"github.com/sesame-works/sesame/sandbox"
 	"github.com/sesame-works/sesame/sandbox/egress"
@@ -19,11 +20,18 @@ func startProxy(path string, spec sandbox.Spec, log *slog.Logger, uid, gid int, 
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("proxy socket: %w", err)
 	}
-	l, err := net.Listen("unix", path)
+	// A socket's path is at most 107 bytes and TASK_DIR_BASE may be deep: bind through the
+	// folder's descriptor instead (/proc/self/fd/N/proxy.sock).
+	dir, err := os.Open(filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("proxy socket: %w", err)
 	}
-	l.(*net.UnixListener).SetUnlinkOnClose(true)
+	l, err := net.Listen("unix", fmt.Sprintf("/proc/self/fd/%d/%s", dir.Fd(), filepath.Base(path)))
+	dir.Close()
+	if err != nil {
+		return nil, fmt.Errorf("proxy socket: %w", err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false) // Destroy removes the folder
 	perm := os.FileMode(0o600)
 	if drop {
 		if err := os.Chown(path, 0, gid); err != nil {

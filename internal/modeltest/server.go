@@ -79,6 +79,14 @@ func NewServer(t testing.TB, steps ...Step) *Server {
 	return s
 }
 
+// SetSteps replaces the script (for a test that can only write it once the server is running); the
+// next agent turn gets its first step.
+func (s *Server) SetSteps(steps ...Step) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.steps, s.next = steps, 0
+}
+
 // Close answers hanging requests and shuts the server down. It is safe to call twice.
 func (s *Server) Close() {
 	s.once.Do(func() {

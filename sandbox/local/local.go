@@ -116,6 +116,8 @@ type Provider struct {
 
 	initMu sync.Mutex
 	staged map[string]string // init binary copies, by folder
+
+	denials denials // Landlock's refusals, routed to their sandbox's OnViolation
 }
 
 var _ sandbox.Provider = (*Provider)(nil)
@@ -293,6 +295,7 @@ func (s *Sandbox) prepare() error {
 	j.hide = hidden(bound, binds, p.hide)
 	s.visible = bound
 	if j.secure {
+		p.denials.watch(p.logger.Warn)
 		if j.init, err = p.stagedInit(base, gid, drop); err != nil {
 			return err
 		}

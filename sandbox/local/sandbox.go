@@ -157,6 +157,9 @@ func (s *Sandbox) Exec(ctx context.Context, req sandbox.ExecRequest) (int, error
 	in.started()
 	out.started()
 	sid := cmd.Process.Pid
+	if j.secure {
+		s.provider.denials.add(sid, s)
+	}
 
 	werr := cmd.Wait()
 	// The leader is gone: stop what it left behind, then collect the rest of the output.
@@ -315,6 +318,7 @@ func (s *Sandbox) Destroy(ctx context.Context) error {
 	if s.proxy != nil {
 		_ = s.proxy.Close()
 	}
+	s.provider.denials.forget(s)
 	if err := s.removeDirs(); err != nil {
 		return fmt.Errorf("destroy sandbox %s: %w", s.spec.TaskID, err)
 	}

@@ -20,11 +20,11 @@ import (
 // It reads the kernel's audit records directly (the audit netlink socket's read-only multicast
 // group), beside a running auditd or without one, so it needs CAP_AUDIT_READ, in practice root in
 // the initial user and network namespaces. If auditing is off (as it is when no auditd turned it
-// on), the kernel logs nothing, so Watch turns it on, which needs CAP_AUDIT_CONTROL, and off again
-// when it returns, unless someone changed it meanwhile. It changes nothing else: an auditd's rules,
-// backlog and registration stay as they are. While auditing is on without an auditd, the kernel
-// also prints each record to its log (rate-limited). Run one Watch per host: a second one would find
-// auditing on, and the first one's return would turn it off under it.
+// on), the kernel logs nothing, so Watch turns it on, which needs CAP_AUDIT_CONTROL, and leaves it
+// on when it returns: another Watch (another Sesame worker on the host) may still rely on it. It
+// changes nothing else: an auditd's rules, backlog and registration stay as they are. While
+// auditing is on without an auditd, the kernel also prints each record to its log (rate-limited).
+// Several Watches may run at once; each gets every record.
 //
 // Watch returns an error at once when it cannot read the log, saying why.
 func Watch(ctx context.Context, fn func(Denial)) error {
@@ -42,12 +42,6 @@ func Watch(ctx context.Context, fn func(Denial)) error {
 		if err := setAuditEnabled(1); err != nil {
 			return fmt.Errorf("audit is off and turning it on failed (needs CAP_AUDIT_CONTROL): %w", err)
 		}
-		defer func() {
-			// Undo what Watch did, unless someone changed it since.
-			if now, err := auditEnabled(); err == nil && now == 1 {
-				setAuditEnabled(0)
-			}
-		}()
 	}
 
 	stop := context.AfterFunc(ctx, func() { mon.SetReadDeadline(time.Unix(1, 0)) })

@@ -1,0 +1,104 @@
+package egress
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// connect serves "CONNECT host:port": it dials the destination through the rules and address
+// checks, answers 200, and then relays bytes both ways until both directions have ended (or
+// Close). A refusal answers 403, an unreachable destination 502, both before any tunnel exists.
+func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
+	host, port, err := splitTarget(r.Host, 0)
+	if err != nil {
+		http.Error(w, "CONNECT needs host:port: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	dest := target(host, port)
+	ctx, cancel := context.WithTimeout(r.Context(), dialTimeout)
+	upstream, err := p.dialer.dial(ctx, host, port)
+	cancel()
+	if err != nil {
+		p.fail(w, r, dest, err)
+		return
+	}
+	client, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		upstream.Close()
+		p.log.Error("egress: hijack", "target", dest, "err", err)
+		http.Error(w, "cannot open a tunnel on this connection", http.StatusInternalServerError)
+		return
+	}
+	t := &tunnel{client: client, upstream: upstream}
+	if !p.track(t) {
+		t.close()
+		return
+	}
+	defer p.untrack(t)
+	p.log.Debug("egress: tunnel open", "target", dest)
+
+	// The server may have left a read deadline on the connection; a tunnel has none.
+	client.SetDeadline(time.Time{})
+	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		t.close()
+		return
+	}
+	// A client may send its first bytes (a TLS ClientHello) without waiting for the 200; the
+	// server's reader may hold them.
+	if n := brw.Reader.Buffered(); n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		if _, err := upstream.Write(early); err != nil {
+			t.close()
+			return
+		}
+	}
+	up, down := t.relay()
+	p.log.Debug("egress: tunnel closed", "target", dest, "sent", up, "received", down)
+}
+
+// tunnel is an open CONNECT: the client's connection and the destination's.
+type tunnel struct {
+	client, upstream net.Conn
+	closeOnce        sync.Once
+}
+
+// close ends both connections; relay then returns promptly. Safe to call more than once and
+// concurrently.
+func (t *tunnel) close() {
+	t.closeOnce.Do(func() {
+		t.client.Close()
+		t.upstream.Close()
+	})
+}
+
+// relay copies client to upstream and upstream to client until both directions end, then closes
+// both connections. A direction that ends cleanly (EOF) half-closes its destination's write side
+// so the other direction carries on; an error in either ends both. The copies use the
+// connections' own ReadFrom/WriteTo, which splice between TCP and unix sockets on Linux without
+// copying through user space.
+func (t *tunnel) relay() (sent, received int64) {
+	done := make(chan int64, 1)
+	go func() { done <- t.pipe(t.upstream, t.client) }()
+	received = t.pipe(t.client, t.upstream)
+	sent = <-done
+	t.close()
+	return sent, received
+}
+
+func (t *tunnel) pipe(dst, src net.Conn) int64 {
+	n, err := io.Copy(dst, src)
+	if err != nil {
+		t.close()
+		return n
+	}
+	if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+		if cw.CloseWrite() != nil {
+			t.close()
+		}
+	}
+	return n
+}

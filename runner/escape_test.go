@@ -26,7 +26,7 @@ import (
 // escape is one attack.
 type escape struct {
 	name   string
-	setup  func(e *escapeEnv) // before the task runs; nil: nothing
+	setup  func(e *escapeEnv)        // before the task runs; nil: nothing
 	script func(e *escapeEnv) string // the attack, run by the agent's Bash tool in its workspace
 	check  func(t *testing.T, e *escapeEnv, r *escapeRun)
 }

@@ -52,7 +52,7 @@ func BenchmarkWebhookToAgentStart(b *testing.B) {
 		"AGENTS_DIR":             agents,
 		"ANTHROPIC_API_KEY":      "sk-ant-bench-0123456789",
 		"ANTHROPIC_BASE_URL":     model.URL,
-		"TASK_DIR_BASE":          b.TempDir(),
+		"TASK_DIR_BASE":          taskBase(b),
 	}
 	m := startMain(b, RoleAll, env)
 

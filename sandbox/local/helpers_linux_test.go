@@ -195,3 +195,5 @@ func receive(t *testing.T, ch <-chan execResult, d time.Duration) execResult {
 		return execResult{}
 	}
 }
+
+func mkdir(path string) error { return os.Mkdir(path, 0o755) }

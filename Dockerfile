@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # Sesame server image: a static Go binary on a small Debian base with git (the runner clones, commits
-# and pushes) and CA certificates. Build: docker build -t sesame . ; run with the env vars in README.md.
+# and pushes), bubblewrap (the local sandbox) and CA certificates. The local sandbox makes user
+# namespaces: run the container with --security-opt seccomp=unconfined --security-opt apparmor=unconfined
+# (Docker's default profiles forbid them), else `sesame doctor` says what is missing. Build: docker build -t sesame . ; run with the env vars in README.md.
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
@@ -12,7 +14,7 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}"
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates git tini \
+ && apt-get install -y --no-install-recommends bubblewrap ca-certificates git tini \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --home-dir /var/lib/sesame sesame \
  && mkdir -p /tmp/sesame && chown sesame /tmp/sesame

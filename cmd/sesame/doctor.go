@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"text/tabwriter"
 	"time"
 
@@ -52,6 +53,7 @@ func doctor(ctx context.Context, configPath string, w io.Writer) error {
 	defer cancel()
 	check("postgres", checkPostgres(ctx, cfg.String(config.DatabaseURL), w))
 	check("redis", checkRedis(ctx, cfg.String(config.RedisURL)))
+	check("sandbox", checkSandbox(ctx, cfg, w))
 	if failed > 0 {
 		return fmt.Errorf("%d check(s) failed", failed)
 	}
@@ -83,4 +85,18 @@ func checkRedis(ctx context.Context, url string) error {
 	c := redis.NewClient(opt)
 	defer c.Close()
 	return c.Ping(ctx).Err()
+}
+
+// checkSandbox starts a secured sandbox of the configured provider, when it is the local one.
+func checkSandbox(ctx context.Context, cfg *config.Config, w io.Writer) error {
+	if p := cfg.String(config.SandboxProvider); p != "local" {
+		return fmt.Errorf("the %s sandbox provider is not available yet", p)
+	}
+	m := &Main{Config: cfg, Logger: slog.New(slog.DiscardHandler)}
+	ok, err := m.localSandbox().Check(ctx, cfg.String(config.TasksBaseDirectory))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  · local sandbox: %s\n", ok)
+	return nil
 }

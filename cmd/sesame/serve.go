@@ -220,7 +220,11 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 	var provider sandbox.Provider
 	switch p := cfg.String(config.SandboxProvider); p {
 	case "local":
-		provider = m.localSandbox()
+		lp := m.localSandbox()
+		if err := lp.Warm(base); err != nil {
+			m.Logger.Warn("local sandbox: could not prepare ahead of the first task", "err", err)
+		}
+		provider = lp
 	default:
 		m.Logger.Warn("sandbox provider not available yet; tasks will fail until it is", "provider", p)
 	}

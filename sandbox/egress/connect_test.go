@@ -75,7 +75,7 @@ func TestConnectDenied(t *testing.T) {
 		{"apex", "example.com:443", "example.com is not in this task's allowed domains", "example.com:443"},
 		{"endpoint host, other port", "127.0.0.1:1", "127.0.0.1:1 is not one of this task's endpoints", "127.0.0.1:1"},
 		{"decimal loopback", "2130706433:" + port, "", "127.0.0.1:" + port},
-		{"v6 loopback", "[::1]:" + port, "[::1]:" + port + " is not one of", "[::1]:" + port},
+		{"v6 loopback", "[::1]:" + port, "::1 is an IP address not in", "[::1]:" + port},
 		{"v4-mapped loopback", "[::ffff:127.0.0.2]:" + port, "(that is 127.0.0.2) is an IP address", "127.0.0.2:" + port},
 		{"metadata", "169.254.169.254:80", "169.254.169.254 is an IP address not in", "169.254.169.254:80"},
 	}

@@ -141,8 +141,11 @@ func dialConnect(sock, target string) (net.Conn, *http.Response, error) {
 		c.Close()
 		return nil, nil, err
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body = io.NopCloser(strings.NewReader(string(body)))
+	if resp.StatusCode != http.StatusOK {
+		// A 2xx answer to CONNECT has no body: what follows is the tunnel.
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body = io.NopCloser(strings.NewReader(string(body)))
+	}
 	if br.Buffered() > 0 {
 		return &bufferedConn{Conn: c, r: br}, resp, nil
 	}

@@ -176,12 +176,14 @@ func splitTarget(authority string, defaultPort uint16) (string, uint16, error) {
 	return host, port, err
 }
 
-// target is how a violation and the log name a destination.
+// target is how a violation and the log name a destination: its canonical host (quoted when it
+// is not a valid host) and port.
 func target(host string, port uint16) string {
-	if _, _, err := canonicalHost(host); err != nil {
-		host = fmt.Sprintf("%.80q", host)
+	name, _, err := canonicalHost(host)
+	if err != nil {
+		name = fmt.Sprintf("%.80q", host)
 	}
-	return net.JoinHostPort(host, strconv.Itoa(int(port)))
+	return net.JoinHostPort(name, strconv.Itoa(int(port)))
 }
 
 // fail answers a request whose destination could not be dialled: 403 and a violation for a

@@ -308,6 +308,21 @@ func (s *Sandbox) prepare() error {
 	return nil
 }
 
+// Warm prepares, ahead of the first secured task, what every secured sandbox under base
+// (TASK_DIR_BASE) shares: the copy of the init binary, and the reader of Landlock's denials.
+func (p *Provider) Warm(base string) error {
+	uid, gid, drop := p.sandboxUser()
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return err
+	}
+	if err := traversable(base, base, uid, gid, drop); err != nil {
+		return err
+	}
+	p.denials.watch(p.logger.Warn)
+	_, err := p.stagedInit(base, gid, drop)
+	return err
+}
+
 // stagedInit returns a copy of the init binary that the sandbox's user can run, in base/.sesame-init.
 func (p *Provider) stagedInit(base string, gid int, drop bool) (string, error) {
 	p.initMu.Lock()
@@ -337,6 +352,14 @@ func (p *Provider) stagedInit(base string, gid int, drop bool) (string, error) {
 	path, err := stageInit(src, dir)
 	if err != nil {
 		return "", err
+	}
+	// Copies of earlier builds: a running sandbox keeps its own open, so removing them is safe.
+	if old, _ := filepath.Glob(filepath.Join(dir, "sesame-init-*")); len(old) > 1 {
+		for _, o := range old {
+			if o != path {
+				os.Remove(o)
+			}
+		}
 	}
 	p.staged[base] = path
 	return path, nil

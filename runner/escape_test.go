@@ -334,3 +334,43 @@ func TestEscapes(t *testing.T) {
 		})
 	}
 }
+
+// What the sandbox blocked is summed up where the request came from and in the pull request, and
+// each refusal is a violation event.
+func TestViolationsInReplyAndPullRequest(t *testing.T) {
+	h := newAgentHarness(t)
+	h.gh.SetPermission(repo, "alice", "write")
+	h.model.SetSteps(
+		modeltest.Bash(`curl -s -o /dev/null -m 5 https://example.org/ ; curl -s -o /dev/null -m 5 http://evil.test/ ; sed -i 's/teh typo/the typo/' README.md`),
+		modeltest.Step{Text: "Fixed the typo."},
+	)
+	task := h.task(t, "alice", sesame.KindRun, "fix the typo")
+	if err := h.runner.Run(context.Background(), task.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.reload(t, task.ID); got.Status != sesame.StatusCompleted {
+		t.Fatalf("task %s %q, want completed", got.Status, got.Reason)
+	}
+	const want = "2 connections blocked: `example.org:443`, `evil.test:80`"
+	replies := h.replies()
+	if len(replies) != 1 || !strings.Contains(replies[0].Body, want) {
+		t.Errorf("reply does not say %q: %+v", want, replies)
+	}
+	prs := h.gh.PullRequests(repo)
+	if len(prs) != 1 || !strings.Contains(prs[0].Body, want) {
+		t.Errorf("pull request body does not say %q: %+v", want, prs)
+	}
+	events, err := h.store.Events(context.Background(), task.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targets []string
+	for _, e := range events {
+		if e.Type == sesame.EventViolation {
+			targets = append(targets, fmt.Sprint(e.Data["target"]))
+		}
+	}
+	if strings.Join(targets, " ") != "example.org:443 evil.test:80" {
+		t.Errorf("violation events for %v, want example.org:443 and evil.test:80", targets)
+	}
+}

@@ -92,10 +92,15 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	rc := http.NewResponseController(w)
-	n, err := io.CopyBuffer(&deadlineWriter{w: w, rc: rc}, resp.Body, make([]byte, 64<<10))
+	buf := p.bufs.Get().(*[]byte)
+	defer p.bufs.Put(buf)
+	n, err := io.CopyBuffer(&deadlineWriter{w: w, rc: rc}, resp.Body, *buf)
 	rc.SetWriteDeadline(time.Time{})
 	if err != nil {
+		// Ending the handler normally would end a chunked response cleanly, passing a truncated
+		// body off as complete; abort the connection instead.
 		p.log.Debug("egress: response cut short", "target", dest, "bytes", n, "err", err)
+		panic(http.ErrAbortHandler)
 	}
 }
 

@@ -161,6 +161,7 @@ func TestSlowClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the read-header timeout")
 	}
+	t.Parallel()
 	tp := startProxy(t, Rules{}, newFakeResolver(nil))
 	c, err := net.Dial("unix", tp.sock)
 	if err != nil {
@@ -173,5 +174,38 @@ func TestSlowClient(t *testing.T) {
 	io.ReadAll(c)
 	if d := time.Since(start); d > readHeaderTimeout+2*time.Second {
 		t.Errorf("connection held for %v", d)
+	}
+}
+
+func TestCloseEndsForward(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // a response that never ends, until the proxy drops it
+	}))
+	defer upstream.Close()
+	addr := upstream.Listener.Addr().String()
+	tp := startProxy(t, Rules{Endpoints: []string{addr}}, nil)
+	client := forwardClient(tp.sock)
+	defer client.CloseIdleConnections()
+	resp, err := client.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, 5)
+	if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first" {
+		t.Fatalf("read %q, %v", first, err)
+	}
+
+	closed := make(chan error)
+	go func() { closed <- tp.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return with a request in flight")
+	}
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Error("the response ended cleanly after Close, want an error")
 	}
 }

@@ -49,6 +49,7 @@ type Proxy struct {
 	log       *slog.Logger
 	srv       *http.Server
 	transport *http.Transport
+	bufs      sync.Pool       // *[]byte for copying plain HTTP response bodies
 	ctx       context.Context // ends with Close; every request's context derives from it
 	cancel    context.CancelFunc
 
@@ -80,6 +81,7 @@ func New(rules Rules, opts Options) *Proxy {
 		log:       log,
 		tunnels:   make(map[*tunnel]struct{}),
 	}
+	p.bufs.New = func() any { b := make([]byte, 256<<10); return &b }
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.transport = newTransport(p.dialer)
 	p.srv = &http.Server{
@@ -87,8 +89,10 @@ func New(rules Rules, opts Options) *Proxy {
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return p.ctx },
+		// "OPTIONS *" is a request for this proxy like any other: 400.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		BaseContext:                  func(net.Listener) context.Context { return p.ctx },
 	}
 	return p
 }

@@ -223,6 +223,20 @@ curl -s -o /dev/null -w 'METADATA %{http_code}\n' -m 5 http://169.254.169.254/la
 		},
 	},
 	{
+		name: "open a unix socket or a new user namespace",
+		script: func(e *escapeEnv) string {
+			return `curl -s -o /dev/null -w 'UNIX %{http_code}\n' -m 5 --unix-socket /run/sesame/proxy.sock http://example.org/ || echo NO-UNIX
+unshare -U true && echo USERNS || echo NO-USERNS`
+		},
+		check: func(t *testing.T, e *escapeEnv, r *escapeRun) {
+			r.mustSay(t, "NO-UNIX")
+			r.mustSay(t, "NO-USERNS")
+			if strings.Contains(r.output, "UNIX 403") || strings.Contains(r.output, "\nUSERNS") {
+				t.Errorf("the agent opened a unix socket or a user namespace:\n%s", r.output)
+			}
+		},
+	},
+	{
 		name: "resolve DNS",
 		script: func(e *escapeEnv) string {
 			return `getent hosts example.com && echo RESOLVED || echo NO-DNS`
@@ -247,13 +261,14 @@ sleep 0.3; pgrep -f %s >/dev/null && echo STARTED`, e.tag, e.tag, e.tag)
 	{
 		name: "write /etc, the host's /tmp and /run",
 		script: func(e *escapeEnv) string {
-			return fmt.Sprintf(`echo x > /etc/%s && echo WROTE-ETC || echo NO-ETC
+			return fmt.Sprintf(`head -c1 /etc/shadow >/dev/null && echo READ-SHADOW || echo NO-SHADOW
+echo x > /etc/%s && echo WROTE-ETC || echo NO-ETC
 echo x > /tmp/%s && echo TMP-PRIVATE
 echo x > /run/%s && echo WROTE-RUN || echo NO-RUN
 ls / >/dev/null 2>&1 && echo LISTED-ROOT || echo NO-ROOT-LIST`, e.tag, e.tag, e.tag)
 		},
 		check: func(t *testing.T, e *escapeEnv, r *escapeRun) {
-			for _, line := range []string{"NO-ETC", "TMP-PRIVATE", "NO-RUN", "NO-ROOT-LIST"} {
+			for _, line := range []string{"NO-SHADOW", "NO-ETC", "TMP-PRIVATE", "NO-RUN", "NO-ROOT-LIST"} {
 				r.mustSay(t, line)
 			}
 			for _, p := range []string{"/etc/" + e.tag, "/tmp/" + e.tag, "/run/" + e.tag} {

@@ -6,14 +6,13 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 )
 
 // connect serves "CONNECT host:port": it dials the destination through the rules and address
 // checks, answers 200, and then relays bytes both ways until both directions have ended (or
 // Close). A refusal answers 403, an unreachable destination 502, both before any tunnel exists.
 func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
-	host, port, err := splitTarget(r.Host, 0)
+	host, port, err := splitTarget(r.URL.Host, 0)
 	if err != nil {
 		http.Error(w, "CONNECT needs host:port: "+err.Error(), http.StatusBadRequest)
 		return
@@ -33,7 +32,10 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot open a tunnel on this connection", http.StatusInternalServerError)
 		return
 	}
-	t := &tunnel{client: client, upstream: upstream}
+	t := &tunnel{client: client, upstream: upstream, closeClient: client.Close}
+	if lc, ok := client.(*limitedConn); ok {
+		t.client = lc.Conn
+	}
 	if !p.track(t) {
 		t.close()
 		return
@@ -41,8 +43,6 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 	defer p.untrack(t)
 	p.log.Debug("egress: tunnel open", "target", dest)
 
-	// The server may have left a read deadline on the connection; a tunnel has none.
-	client.SetDeadline(time.Time{})
 	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
 		t.close()
 		return
@@ -62,7 +62,10 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 
 // tunnel is an open CONNECT: the client's connection and the destination's.
 type tunnel struct {
+	// client is the connection as the listener made it (a *net.UnixConn in production), for
+	// copying; closeClient closes the connection as the server accepted it.
 	client, upstream net.Conn
+	closeClient      func() error
 	closeOnce        sync.Once
 }
 
@@ -70,7 +73,7 @@ type tunnel struct {
 // concurrently.
 func (t *tunnel) close() {
 	t.closeOnce.Do(func() {
-		t.client.Close()
+		t.closeClient()
 		t.upstream.Close()
 	})
 }

@@ -50,6 +50,7 @@ type Proxy struct {
 	srv       *http.Server
 	transport *http.Transport
 	bufs      sync.Pool       // *[]byte for copying plain HTTP response bodies
+	conns     chan struct{}   // a slot per open client connection, shared by every listener
 	ctx       context.Context // ends with Close; every request's context derives from it
 	cancel    context.CancelFunc
 
@@ -80,6 +81,7 @@ func New(rules Rules, opts Options) *Proxy {
 		onViolate: opts.OnViolation,
 		log:       log,
 		tunnels:   make(map[*tunnel]struct{}),
+		conns:     make(chan struct{}, maxConns),
 	}
 	p.bufs.New = func() any { b := make([]byte, 256<<10); return &b }
 	p.ctx, p.cancel = context.WithCancel(context.Background())
@@ -98,8 +100,10 @@ func New(rules Rules, opts Options) *Proxy {
 }
 
 // Serve accepts connections on l until Close, and closes l. It returns nil after Close and the
-// listener's error otherwise. It may be called for several listeners.
+// listener's error otherwise. It may be called for several listeners; at most maxConns client
+// connections are open at once across them, further ones waiting to be accepted.
 func (p *Proxy) Serve(l net.Listener) error {
+	l = &limitListener{Listener: l, sem: p.conns, done: make(chan struct{})}
 	if err := p.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("egress proxy: %w", err)
 	}

@@ -121,7 +121,9 @@ type Sandbox interface {
 	// It returns the process's exit code with a nil error when the process ran to its end,
 	// whatever the code; a non-zero code is not an error. It returns -1 and an error when the
 	// process could not start (bad request, program not found, sandbox destroyed), when it was
-	// killed by a signal, or when it was stopped because ctx ended or Destroy was called.
+	// killed by a signal, or when it was stopped because ctx ended or Destroy was called. (A provider
+	// that runs the command under an init of its own, as the local one runs it under bubblewrap,
+	// sees a command killed by signal N as exit code 128+N, as a shell does.)
 	//
 	// Every process req.Argv starts belongs to the Exec: when ctx is cancelled or its deadline
 	// passes, the process and everything it started (its whole process group and session, or its

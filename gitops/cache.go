@@ -29,7 +29,14 @@ type Cache struct {
 	// be on the same file system as Dir (else Checkout checks out as if
 	// Spare were off). Without it Checkout writes every file itself.
 	Spare bool
+	// Owner, when set with Spare, is who each spare working tree is handed to (its files' owner)
+	// once it is checked out in the background: the sandbox's user, when Sesame runs as root, so
+	// that a workspace made from a spare needs almost no change of owner when its task starts.
+	Owner *Owner
 }
+
+// Owner is a uid and gid to hand files to.
+type Owner struct{ UID, GID int }
 
 // Sync creates the mirror of remoteURL (the first time) or fetches into it,
 // pruning branches and tags deleted upstream, and returns its path. token
@@ -146,7 +153,7 @@ func (c *Cache) keepSpare(mirror string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("spare folder: %w", err)
 	}
-	startRefill(mirror, "")
+	startRefill(mirror, "", c.Owner)
 	return nil
 }
 

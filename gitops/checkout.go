@@ -51,6 +51,16 @@ import (
 // The workspace has refs/remotes/origin/* and tags as the mirror has them, origin/HEAD for the
 // mirror's HEAD, and HEAD on refs/heads/{branch} at base's commit.
 func Checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string) error {
+	return checkout(ctx, mirror, dir, remoteURL, base, branch, nil)
+}
+
+// Checkout is the package's Checkout with the spares of c: the next spare is handed to c.Owner
+// once checked out.
+func (c *Cache) Checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string) error {
+	return checkout(ctx, mirror, dir, remoteURL, base, branch, c.Owner)
+}
+
+func checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string, owner *Owner) error {
 	if _, err := parseRemote(remoteURL); err != nil {
 		return err
 	}
@@ -78,7 +88,7 @@ func Checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string) 
 		return err
 	}
 
-	done, err := claimSpare(ctx, mirror, dir, commit)
+	done, err := claimSpare(ctx, mirror, dir, commit, owner)
 	if err != nil {
 		return err
 	}
@@ -92,7 +102,7 @@ func Checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string) 
 		os.RemoveAll(dir)
 		return err
 	}
-	startRefill(mirror, base)
+	startRefill(mirror, base, owner)
 	return nil
 }
 
@@ -171,7 +181,8 @@ func finish(ctx context.Context, mirror, dir, remoteURL, commit, branch string) 
 		}
 	}
 	for _, args := range steps {
-		if _, err := (gitRun{dir: dir, args: args}).run(ctx); err != nil {
+		// dir may be a spare handed to the sandbox's user (Cache.Owner); no agent has had it yet.
+		if _, err := (gitRun{dir: dir, args: args, workspace: true}).run(ctx); err != nil {
 			return fmt.Errorf("check out: %w", err)
 		}
 	}

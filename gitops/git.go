@@ -28,9 +28,11 @@ type gitRun struct {
 	dir   string   // working directory ("" = the current one)
 	args  []string // after "git"; never a credential
 	token string   // for network commands: sent as an HTTP header, set through the environment only
-	// workspace: the working tree is a workspace, which may belong to the agent's uid, so git's
-	// ownership check is off (safe.directory=*). Only for commands that name their own --git-dir:
-	// git reads none of the workspace's configuration then, which is what the check protects.
+	// workspace: the working tree may belong to the agent's uid, so git's ownership check is off
+	// (safe.directory=*). Only for commands that name their own --git-dir (git reads none of the
+	// workspace's configuration then, which is what the check protects), and for a tree this
+	// package made and handed to the sandbox's user before any agent had it (a spare, a fresh
+	// checkout).
 	workspace bool
 	env       []string // extra variables, e.g. GIT_INDEX_FILE
 	stdin     []byte

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,7 +72,7 @@ func (f *fixture) checkout(t *testing.T, base, branch string) (mirror, dir strin
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := Checkout(context.Background(), mirror, dir, f.url, base, branch); err != nil {
+	if err := f.cache.Checkout(context.Background(), mirror, dir, f.url, base, branch); err != nil {
 		t.Fatalf("Checkout: %v", err)
 	}
 	return mirror, dir
@@ -669,4 +671,45 @@ func TestCheckBranchNameAgreesWithGit(t *testing.T) {
 			t.Errorf("%q: git says %v, we say %v", name, gitErr, ours)
 		}
 	}
+}
+
+// With Cache.Owner, spares are handed to the sandbox's user in advance, and a workspace made from
+// one, also after the mirror moved, works for Sesame (root) and is that user's but for what
+// Checkout itself wrote.
+func TestCheckoutSpareOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test hands files to another user: run it as root (CI does)")
+	}
+	f := newFixture(t, true)
+	f.cache.Owner = &Owner{UID: 65534, GID: 65534}
+	mirror := f.sync(t)
+	waitSpares(t, f.cache.Dir)
+	ready := filepath.Join(spareDir(mirror), spareReady)
+	if owner := ownerOf(t, filepath.Join(ready, "README.md")); owner != 65534 {
+		t.Fatalf("the spare's README.md belongs to %d, want 65534", owner)
+	}
+	next := f.srv.commit(t, "acme", "widget", "main", "rewrite", map[string]string{"README.md": "# Widget\n\nFixed.\n", "new/dir/file.txt": "x\n"})
+	_, dir := f.checkout(t, "main", "sesame/6-owner-ffffff")
+	out, err := exec.Command("git", "-c", "safe.directory=*", "-C", dir, "log", "-1", "--format=%D %H").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "HEAD -> sesame/6-owner-ffffff") || !strings.Contains(string(out), next) {
+		t.Errorf("workspace HEAD: %s (%v), want sesame/6-owner-ffffff at %s", out, err, next)
+	}
+	for _, p := range []string{"src", "README.md", "new", "new/dir", "new/dir/file.txt"} {
+		if owner := ownerOf(t, filepath.Join(dir, p)); owner != 65534 {
+			t.Errorf("%s of the workspace belongs to %d, want 65534", p, owner)
+		}
+	}
+	waitSpares(t, f.cache.Dir)
+	if owner := ownerOf(t, filepath.Join(ready, ".git", "index")); owner != 65534 {
+		t.Errorf("the next spare's index belongs to %d, want 65534", owner)
+	}
+}
+
+func ownerOf(t *testing.T, path string) int {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(fi.Sys().(*syscall.Stat_t).Uid)
 }

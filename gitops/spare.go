@@ -28,7 +28,10 @@ const (
 // claimSpare moves the mirror's spare working tree to dir (waiting for one
 // that is being made) and checks out commit in it. It returns false, with
 // dir untouched, when spares are off or none could be had.
-func claimSpare(ctx context.Context, mirror, dir, commit string) (bool, error) {
+//
+// A spare handed to owner stays owner's whole: what the checkout rewrites is
+// handed over too.
+func claimSpare(ctx context.Context, mirror, dir, commit string, owner *Owner) (bool, error) {
 	spares := spareDir(mirror)
 	if _, err := os.Stat(spares); err != nil {
 		return false, nil // spares are off for this mirror
@@ -63,19 +66,45 @@ func claimSpare(ctx context.Context, mirror, dir, commit string) (bool, error) {
 	// The mirror moved since the spare was made: update the files that
 	// differ (a two-way merge, as `git checkout` does when switching).
 	args := []string{"-c", "checkout.workers=" + checkoutWorkers, "checkout", "--quiet", "--detach", commit}
-	if _, err = (gitRun{dir: dir, args: args}).run(ctx); err != nil {
+	// The spare may be the sandbox's user's (Cache.Owner); no agent has had it yet.
+	if _, err = (gitRun{dir: dir, args: args, workspace: true}).run(ctx); err != nil {
 		os.RemoveAll(dir)
 		if ctx.Err() != nil {
 			return false, fmt.Errorf("check out %s: %w", commit, err)
 		}
 		return false, nil // a broken spare: build afresh
 	}
+	if owner != nil {
+		if err := handOver(ctx, dir, strings.TrimSpace(string(head)), commit, owner); err != nil {
+			os.RemoveAll(dir)
+			return false, fmt.Errorf("check out %s: %w", commit, err)
+		}
+	}
 	return true, nil
+}
+
+// handOver gives owner what moving dir's working tree from commit old to new wrote: the files that
+// differ and the folders they are in.
+func handOver(ctx context.Context, dir, old, new string, owner *Owner) error {
+	out, err := (gitRun{dir: dir, args: []string{"diff", "--name-only", "-z", "--no-renames", old, new}, workspace: true}).run(ctx)
+	if err != nil {
+		return err
+	}
+	done := map[string]bool{}
+	for _, name := range strings.Split(string(out), "\x00") {
+		for p := filepath.Join(dir, filepath.FromSlash(name)); name != "" && p != dir && !done[p]; p = filepath.Dir(p) {
+			done[p] = true
+			if err := os.Lchown(p, owner.UID, owner.GID); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // startRefill starts making the mirror's next spare at base, in the
 // background, unless spares are off or one is already being made.
-func startRefill(mirror, base string) {
+func startRefill(mirror, base string, owner *Owner) {
 	if _, err := os.Stat(spareDir(mirror)); err != nil {
 		return
 	}
@@ -87,7 +116,7 @@ func startRefill(mirror, base string) {
 		defer l.unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), refillLimit)
 		defer cancel()
-		if err := refill(ctx, mirror, base); err != nil {
+		if err := refill(ctx, mirror, base, owner); err != nil {
 			slog.Warn("prepare spare working tree", "mirror", mirror, "err", err)
 		}
 	}()
@@ -95,7 +124,7 @@ func startRefill(mirror, base string) {
 
 // refill makes a spare at base unless one is ready. The caller holds the
 // spare lock.
-func refill(ctx context.Context, mirror, base string) error {
+func refill(ctx context.Context, mirror, base string, owner *Owner) error {
 	spares := spareDir(mirror)
 	entries, err := os.ReadDir(spares)
 	if err != nil {
@@ -124,6 +153,12 @@ func refill(ctx context.Context, mirror, base string) error {
 		os.RemoveAll(tmp)
 		return err
 	}
+	if owner != nil {
+		if err := chownTree(tmp, owner); err != nil {
+			os.RemoveAll(tmp)
+			return err
+		}
+	}
 	if err := os.Rename(tmp, filepath.Join(spares, spareReady)); err != nil {
 		os.RemoveAll(tmp)
 		return err
@@ -138,4 +173,14 @@ func discard(ready string) {
 	if os.Rename(ready, old) == nil {
 		os.RemoveAll(old)
 	}
+}
+
+// chownTree hands every file of root to owner, without following symlinks.
+func chownTree(root string, owner *Owner) error {
+	return filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, owner.UID, owner.GID)
+	})
 }

@@ -98,7 +98,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		return failed("Sesame could not fetch %s.", t.Repo)
 	}
 	o.branch = gitops.BranchName(t.IssueNumber, t.Instruction, t.ID) // web requests have no issue: 0
-	if err := gitops.Checkout(ctx, mirror, workspace, repo.CloneURL, repo.DefaultBranch, o.branch); err != nil {
+	if err := r.Mirrors.Checkout(ctx, mirror, workspace, repo.CloneURL, repo.DefaultBranch, o.branch); err != nil {
 		log.Error("check out", "err", r.masker().String(err.Error()))
 		return failed("Sesame could not check out %s.", repo.DefaultBranch)
 	}

@@ -224,6 +224,9 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 		if err := lp.Warm(base); err != nil {
 			m.Logger.Warn("local sandbox: could not prepare ahead of the first task", "err", err)
 		}
+		if uid, gid, other := lp.Owner(); other {
+			m.mirrors.Owner = &gitops.Owner{UID: uid, GID: gid}
+		}
 		provider = lp
 	default:
 		m.Logger.Warn("sandbox provider not available yet; tasks will fail until it is", "provider", p)

@@ -37,6 +37,10 @@ func (p *Provider) sandboxUser() (uid, gid int, drop bool) {
 	return p.uid, p.uid, true
 }
 
+// Owner returns the uid and gid sandboxed processes run as, and whether that is another user than
+// Sesame's (Sesame runs as root): then what Sesame makes for a sandbox is handed to them.
+func (p *Provider) Owner() (uid, gid int, other bool) { return p.sandboxUser() }
+
 // findBwrap returns the bubblewrap binary's path, or an error saying how to install it.
 func (p *Provider) findBwrap() (string, error) {
 	name := p.bwrap
@@ -153,14 +157,37 @@ func searchable(dir string, fi fs.FileInfo, base string, uid, gid int) error {
 }
 
 // chownTree gives the sandbox's user a tree that Sesame made (the workspace, the per-task home),
-// without following symlinks.
+// without following symlinks. What is already the user's is left as is: a workspace made from a
+// spare that was handed over in advance (gitops.Cache.Owner) costs a walk, not a write per file.
 func chownTree(root string, uid, gid int) error {
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == uid && int(st.Gid) == gid {
+			return nil
+		}
 		return os.Lchown(p, uid, gid)
 	})
+}
+
+// handedOver returns what of the workspace still has to be given to the sandbox's user: all of it,
+// unless its folder is already that user's, which says that whoever made it (a spare of
+// gitops.Cache with Owner) handed the working tree over whole; then only .git, which checking it
+// out as a task's branch wrote.
+func handedOver(workspace string, uid, gid int) string {
+	fi, err := os.Lstat(workspace)
+	if err != nil {
+		return workspace
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == uid && int(st.Gid) == gid {
+		return filepath.Join(workspace, ".git")
+	}
+	return workspace
 }
 
 // writeAccounts writes the sandbox's /etc/passwd and /etc/group into dir: root, the sandbox's

@@ -257,7 +257,7 @@ func (s *Sandbox) prepare() error {
 	}
 	base := filepath.Dir(s.spec.TaskDir)
 	if drop {
-		for _, tree := range []string{s.home, s.tmp, s.spec.Workspace} {
+		for _, tree := range []string{s.home, s.tmp, handedOver(s.spec.Workspace, uid, gid)} {
 			if err := chownTree(tree, uid, gid); err != nil {
 				return fmt.Errorf("hand %s to the sandbox's user: %w", tree, err)
 			}

@@ -46,9 +46,6 @@ func serverPaths(cfg *config.Config) []string {
 	}
 	add(cfg.File())
 	add(cfg.String(config.GitHubPrivateKeyPath))
-	if exe, err := os.Executable(); err == nil {
-		add(filepath.Dir(exe))
-	}
 	return out
 }
 

@@ -55,6 +55,33 @@ func (p *Provider) findBwrap() (string, error) {
 	return path, nil
 }
 
+// probe checks once, until it succeeds, that bubblewrap can make a sandbox here as the sandbox's
+// user (user namespaces allowed, bubblewrap not blocked by an AppArmor or seccomp profile), so
+// that a host that cannot refuses tasks at Create with bubblewrap's own words.
+func (p *Provider) probe(bwrap string) error {
+	p.probeMu.Lock()
+	defer p.probeMu.Unlock()
+	if p.probed {
+		return nil
+	}
+	cmd := exec.Command(bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--disable-userns",
+		"--die-with-parent", "--ro-bind", "/", "/", "--", "/bin/true")
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=" + DefaultPath}
+	if uid, gid, drop := p.sandboxUser(); drop {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}}
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return sesame.Errorf(sesame.EUNAVAILABLE,
+			"bubblewrap cannot make a sandbox on this host (%v: %s); user namespaces must be allowed "+
+				"(sysctl user.max_user_namespaces above 0; on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0 "+
+				"or an AppArmor profile for bwrap; in a container --security-opt seccomp=unconfined)",
+			err, strings.TrimSpace(string(out)))
+	}
+	p.probed = true
+	return nil
+}
+
 // systemPaths lists the system folders that exist on this host.
 func systemPaths() []hostPath {
 	var out []hostPath

@@ -245,3 +245,31 @@ func TestCreateRefusesAWorkspaceLinkedToHome(t *testing.T) {
 		t.Fatal("Create accepted a workspace that is the home folder through a symlink")
 	}
 }
+
+// Where bubblewrap cannot make namespaces (user namespaces forbidden), Create refuses with its words
+// and how to allow them, rather than a task failing later. The stand-in for such a host is a
+// bubblewrap that fails as the real one does there.
+func TestCreateWhereNamespacesAreForbidden(t *testing.T) {
+	fake := filepath.Join(t.TempDir(), "bwrap")
+	script := "#!/bin/sh\necho 'bwrap: No permissions to create new namespace, likely because the kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(filepath.Dir(fake)), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := local.New(local.Options{Bwrap: fake})
+	taskDir := t.TempDir()
+	ws := filepath.Join(taskDir, "repo")
+	if err := os.Mkdir(ws, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := p.Create(t.Context(), sandbox.Spec{TaskID: "t", TaskDir: taskDir, Workspace: ws, Policy: sandbox.Policy{Enabled: true}})
+	if sesame.ErrorCode(err) != sesame.EUNAVAILABLE || !strings.Contains(err.Error(), "No permissions to create new namespace") ||
+		!strings.Contains(err.Error(), "user.max_user_namespaces") {
+		t.Fatalf("Create = %v; want EUNAVAILABLE with bubblewrap's words and how to allow user namespaces", err)
+	}
+}

@@ -118,6 +118,9 @@ type Provider struct {
 	staged map[string]string // init binary copies, by folder
 
 	denials denials // Landlock's refusals, routed to their sandbox's OnViolation
+
+	probeMu sync.Mutex
+	probed  bool // bubblewrap made a sandbox here once
 }
 
 var _ sandbox.Provider = (*Provider)(nil)
@@ -179,6 +182,9 @@ func (p *Provider) Create(ctx context.Context, spec sandbox.Spec) (sandbox.Sandb
 	}
 	bwrap, err := p.findBwrap()
 	if err != nil {
+		return nil, err
+	}
+	if err := p.probe(bwrap); err != nil {
 		return nil, err
 	}
 	if spec.Policy.Enabled {

@@ -187,6 +187,9 @@ func searchable(dir string, fi fs.FileInfo, base string, uid, gid int) error {
 // without following symlinks. What is already the user's is left as is: a workspace made from a
 // spare that was handed over in advance (gitops.Cache.Owner) costs a walk, not a write per file.
 func chownTree(root string, uid, gid int) error {
+	if root == "" {
+		return nil
+	}
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -212,7 +215,11 @@ func handedOver(workspace string, uid, gid int) string {
 		return workspace
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == uid && int(st.Gid) == gid {
-		return filepath.Join(workspace, ".git")
+		git := filepath.Join(workspace, ".git")
+		if _, err := os.Lstat(git); err != nil {
+			return "" // nothing was added to what was handed over
+		}
+		return git
 	}
 	return workspace
 }

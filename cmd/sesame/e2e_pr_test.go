@@ -118,12 +118,14 @@ func TestEndToEndPullRequest(t *testing.T) {
 	bare := fixture(t, gh)
 	model := modeltest.NewServer(t,
 		modeltest.Bash(`sed -i 's/teh typo/the typo/' README.md`),
+		// A host the administrator denied: refused by the task's egress proxy, reported.
+		modeltest.Bash(`curl -s -o /dev/null -m 5 https://example.org/; true`),
 		// The agent records what its environment holds: variable names, and how many values look like a
 		// GitHub token or hold the webhook secret. The file is committed and pushed with the fix.
 		modeltest.Bash(`env | cut -d= -f1 | sort > agent-env.txt; echo "tokens=$(env | grep -c -e ghs_ -e `+webhookSecret+`)" >> agent-env.txt`),
 		modeltest.Step{Text: "Fixed the typo in README.md."},
 	)
-	p, _, dbURL := prEnv(t, gh, model)
+	p, _, dbURL := prEnv(t, gh, model, "SANDBOX_ALLOWED_DOMAINS=docs.example.com", "SANDBOX_DENIED_DOMAINS=example.org")
 	published := subscribeAll(t, p)
 
 	code, resp := deliver(t, p, "pr-1", commentPayload(t, "alice", "/sesame fix the typo in README"))
@@ -176,6 +178,18 @@ func TestEndToEndPullRequest(t *testing.T) {
 	everything := allStored(t, dbURL) + p.Logs() + pr.Body + final[0].Body + published()
 	if !strings.Contains(published(), `"agent started"`) {
 		t.Errorf("live events were not published on Redis")
+	}
+	// Secured by default, with the administrator's domain lists; the refusal is an event, in the
+	// reply and in the pull request.
+	for _, want := range []string{`"OS-level restrictions on"`, `docs.example.com`, `"type":"violation"`, `example.org is denied by the administrator`} {
+		if !strings.Contains(published(), want) {
+			t.Errorf("the published events lack %s", want)
+		}
+	}
+	for _, body := range []string{pr.Body, final[0].Body} {
+		if !strings.Contains(body, "1 connection blocked: `example.org:443`") {
+			t.Errorf("the pull request or reply does not sum up what was blocked:\n%s", body)
+		}
 	}
 	if tok := regexp.MustCompile(`ghs_[A-Za-z0-9]{36}`).FindString(everything); tok != "" {
 		t.Errorf("an installation token was stored, logged, published or posted")

@@ -140,7 +140,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // startMain opens and runs a Main of role with env as its whole environment, until b ends.
-func startMain(b *testing.B, role string, env map[string]string) *Main {
+func startMain(b testing.TB, role string, env map[string]string) *Main {
 	b.Helper()
 	m := &Main{Role: role, Stderr: io.Discard, Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
 	ctx, cancel := context.WithCancel(context.Background())

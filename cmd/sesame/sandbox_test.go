@@ -1,12 +1,20 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/config"
+	"github.com/sesame-works/sesame/internal/pgtest"
+	"github.com/sesame-works/sesame/internal/redistest"
+	"github.com/sesame-works/sesame/postgres"
 )
 
 // The server's own files are hidden from every sandbox: its home, working directory and .env, the
@@ -34,5 +42,51 @@ func TestServerPaths(t *testing.T) {
 	exe, _ := os.Executable()
 	if slices.Contains(got, filepath.Dir(exe)) {
 		t.Errorf("serverPaths hides the binary's folder %s (it may be /usr/local/bin, which agents need)", filepath.Dir(exe))
+	}
+}
+
+// The runner's sandbox policy is read at each task from what admins saved (shared by every node),
+// over the config; an environment variable locks its setting.
+func TestSandboxPolicyFollowsSavedSettings(t *testing.T) {
+	env := map[string]string{
+		"BETTER_AUTH_SECRET":     "policy-auth-secret-0123456789abcdefghijklmnop",
+		"ENCRYPTION_KEY":         "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+		"BASE_URL":               "https://sesame.example.com",
+		"DATABASE_URL":           pgtest.NewDatabase(t),
+		"REDIS_URL":              redistest.New(t).URL(),
+		"LISTEN_ADDR":            "127.0.0.1:0",
+		"SANDBOX_DENIED_DOMAINS": "evil.example",
+		"TASK_DIR_BASE":          t.TempDir(),
+	}
+	m := startMain(t, RoleWeb, env)
+	settings := postgres.NewSettingStore(m.DB)
+	policy := m.sandboxPolicy(settings)
+	ctx := context.Background()
+
+	got, err := policy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sesame.SandboxPolicy{SecurityEnabled: true, DeniedDomains: []string{"evil.example"}}
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("default policy (-want +got):\n%s", diff)
+	}
+	for k, v := range map[string]string{
+		config.SandboxSecurityEnabled: "false",
+		config.SandboxAllowedDomains:  "docs.example.com,*.cdn.example.com",
+		config.SandboxDeniedDomains:   "nothing.example", // locked by the environment
+	} {
+		if err := settings.SaveSetting(ctx, k, v, "admin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err = policy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = sesame.SandboxPolicy{SecurityEnabled: false, AllowedDomains: []string{"docs.example.com", "*.cdn.example.com"},
+		DeniedDomains: []string{"evil.example"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("policy after the admin saved settings (-want +got):\n%s", diff)
 	}
 }

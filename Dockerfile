@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # Sesame server image: a static Go binary on a small Debian base with git (the runner clones, commits
 # and pushes), bubblewrap (the local sandbox) and CA certificates. The local sandbox makes user
-# namespaces: run the container with --security-opt seccomp=unconfined --security-opt apparmor=unconfined
-# (Docker's default profiles forbid them), else `sesame doctor` says what is missing. Build: docker build -t sesame . ; run with the env vars in README.md.
+# namespaces, which Docker's default seccomp and AppArmor profiles forbid: relax them (for example
+# --security-opt seccomp=unconfined --security-opt apparmor=unconfined); `sesame doctor` says whether
+# sandboxes work. Build: docker build -t sesame . ; run with the env vars in README.md.
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src

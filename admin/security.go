@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -20,19 +19,10 @@ const (
 	requestedDefault = "the server's default (requested)"
 )
 
-// savedConfig is the configuration with the values saved by admins, which change while Sesame runs.
-func (a *App) savedConfig(ctx context.Context) (*config.Config, error) {
-	saved, err := a.Settings.Settings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return a.Config.WithAdmin(config.MapLayer(saved))
-}
-
 // sandboxRequired reads sandbox.security.enabled with the values saved by admins: when it is true,
 // every task from the form runs with sandbox security, whatever the form says.
 func (a *App) sandboxRequired(r *http.Request) bool {
-	cfg, err := a.savedConfig(r.Context())
+	cfg, err := a.Config.WithSaved(r.Context(), a.Settings)
 	if err != nil {
 		a.Logger.Error("read saved settings", "err", err)
 		return true // required when in doubt

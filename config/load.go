@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -143,6 +144,21 @@ func (c *Config) WithAdmin(l Layer) (*Config, error) {
 	n := &Config{file: c.file, fileValues: c.fileValues, env: c.env, admin: admin}
 	n.resolve()
 	return n, nil
+}
+
+// Saved is where admins' values are kept (sesame.SettingStore has it).
+type Saved interface {
+	Settings(ctx context.Context) (map[string]string, error)
+}
+
+// WithSaved is WithAdmin with what admins saved in store as it is now: settings that change while
+// Sesame runs (sign-ups, sandbox policy) are read through it when they are needed.
+func (c *Config) WithSaved(ctx context.Context, store Saved) (*Config, error) {
+	saved, err := store.Settings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("saved settings: %w", err)
+	}
+	return c.WithAdmin(MapLayer(saved))
 }
 
 // resolve picks each setting's value from the highest layer that has one.

@@ -127,7 +127,6 @@ func TestPlantedHooksNeverRun(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const branch = "sesame/1-hooks-aaaaaa"
-			ctx := context.Background()
 			marker := filepath.Join(t.TempDir(), "ran")
 			f := newFixture(t, true)
 			mirror := f.sync(t)
@@ -150,19 +149,7 @@ func TestPlantedHooksNeverRun(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("# Widget\n\nFixed.\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			hash, changed, err := Commit(dir, mirror, testSig, "Fix", true)
-			if err != nil || !changed {
-				t.Fatalf("Commit = %v, %v", changed, err)
-			}
-			if err := Push(ctx, dir, mirror, f.url, testToken, branch); err != nil {
-				t.Fatalf("Push: %v", err)
-			}
-			if got := mustGit(t, ctx, f.srv.gitDir("acme", "widget"), "rev-parse", "refs/heads/"+branch); got != hash {
-				t.Errorf("pushed %s, want %s", got, hash)
-			}
-			if files, _, _, err := Stat(ctx, dir, "main"); err != nil || files != 1 {
-				t.Errorf("Stat = %d, %v", files, err)
-			}
+			commitPushStat(t, f, dir, mirror, branch, "Fix", true)
 			f.sync(t)
 			waitSpares(t, f.cache.Dir) // the next spare, made from the mirror
 			assertNotRun(t, marker)
@@ -263,7 +250,7 @@ func TestWorkspaceConfigIgnored(t *testing.T) {
 // run; git's dubious-ownership check must not stop them.
 func TestWorkspaceOwnedByAgent(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to give the workspace to another user")
+		t.Fatal("needs root to give the workspace to another user: run the tests as root (CI does)")
 	}
 	const branch = "sesame/1-fix-aaaaaa"
 	f := newFixture(t, false)
@@ -278,7 +265,15 @@ func TestWorkspaceOwnedByAgent(t *testing.T) {
 	if _, err := runTestGit(ctx, dir, "status"); err == nil || !strings.Contains(err.Error(), "dubious ownership") {
 		t.Fatalf("plain git status in the workspace = %v, want a dubious-ownership error", err)
 	}
-	hash, changed, err := Commit(dir, mirror, testSig, "Agent", false)
+	commitPushStat(t, f, dir, mirror, branch, "Agent", false)
+}
+
+// commitPushStat commits the workspace's one changed file, pushes branch and checks that the
+// remote has the commit and that Stat counts the file.
+func commitPushStat(t *testing.T, f *fixture, dir, mirror, branch, message string, coAuthor bool) {
+	t.Helper()
+	ctx := context.Background()
+	hash, changed, err := Commit(dir, mirror, testSig, message, coAuthor)
 	if err != nil || !changed {
 		t.Fatalf("Commit = %v, %v", changed, err)
 	}

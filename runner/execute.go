@@ -42,8 +42,7 @@ type outcome struct {
 	duration  time.Duration
 	// secured says whether the agent ran with OS-level restrictions (false before the sandbox).
 	secured    bool
-	violations *violations // nil until the sandbox is made
-	sandboxed  bool        // the agent's sandbox was made: the reply speaks of it
+	violations *violations // what the sandbox refused; nil until the sandbox is made (the reply speaks of it then)
 }
 
 func failed(format string, args ...any) outcome {
@@ -116,7 +115,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		return failed("Sesame could not read the sandbox policy.")
 	}
 	o.secured = policy.Secured(t.SandboxSecurity)
-	o.violations = newViolations(r, t)
+	refused := newViolations(r, t)
 	spec := sandbox.Spec{TaskID: t.ID, TaskDir: taskDir, Workspace: workspace, Env: env,
 		ReadOnly: []string{filepath.Join(mirror, "objects")},
 		Policy: sandbox.Policy{
@@ -125,7 +124,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 			DeniedDomains:  policy.DeniedDomains,
 			Endpoints:      adapter.Endpoints(opts),
 		},
-		OnViolation: o.violations.add,
+		OnViolation: refused.add,
 	}
 	sb, err := r.Sandbox.Create(ctx, spec)
 	if err != nil {
@@ -136,7 +135,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		return failed("Sesame could not start a sandbox for the agent.")
 	}
 	defer sb.Destroy(context.WithoutCancel(ctx))
-	o.sandboxed = true
+	o.violations = refused
 	r.recordSandbox(ctx, t, spec)
 	if err := r.setStatus(ctx, t, sesame.StatusRunning, ""); err != nil {
 		return failed("Sesame could not record the task's progress.")

@@ -21,6 +21,7 @@ import (
 	"github.com/sesame-works/sesame/internal/modeltest"
 	"github.com/sesame-works/sesame/internal/pgtest"
 	"github.com/sesame-works/sesame/internal/redistest"
+	"github.com/sesame-works/sesame/internal/sandboxtest"
 	"github.com/sesame-works/sesame/mask"
 	"github.com/sesame-works/sesame/postgres"
 	"github.com/sesame-works/sesame/runner"
@@ -117,11 +118,7 @@ type agentHarness struct {
 
 func newAgentHarness(t *testing.T, steps ...modeltest.Step) *agentHarness {
 	t.Helper()
-	h := &agentHarness{harness: newHarness(t), model: modeltest.NewServer(t, steps...), taskBase: t.TempDir()}
-	// The sandbox's user passes through TASK_DIR_BASE's parent, as through /tmp in production.
-	if err := os.Chmod(filepath.Dir(h.taskBase), 0o711); err != nil {
-		t.Fatal(err)
-	}
+	h := &agentHarness{harness: newHarness(t), model: modeltest.NewServer(t, steps...), taskBase: sandboxtest.TaskBase(t)}
 	h.bare = h.gh.CreateRepo(t, repo, map[string]string{"README.md": fixMe})
 	h.gh.AddInstallation(9, repo)
 	h.rdb = redis.NewClient(redistest.New(t).Options())

@@ -72,7 +72,7 @@ func resultReply(t *sesame.Task, o outcome, taskURL string) string {
 // blocked. Empty when the agent did not run, or ran confined and nothing was blocked.
 func sandboxNote(o outcome) string {
 	switch {
-	case !o.sandboxed:
+	case o.violations == nil:
 		return ""
 	case !o.secured:
 		return "⚠️ OS-level restrictions were off for this task: the agent's file and network access was not confined to its workspace and allowlist."

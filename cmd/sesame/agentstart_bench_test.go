@@ -15,6 +15,7 @@ import (
 	"github.com/sesame-works/sesame/internal/modeltest"
 	"github.com/sesame-works/sesame/internal/pgtest"
 	"github.com/sesame-works/sesame/internal/redistest"
+	"github.com/sesame-works/sesame/internal/sandboxtest"
 )
 
 // BenchmarkWebhookToAgentStart measures, with a warm mirror, the time from a signed issue_comment
@@ -52,7 +53,7 @@ func BenchmarkWebhookToAgentStart(b *testing.B) {
 		"AGENTS_DIR":             agents,
 		"ANTHROPIC_API_KEY":      "sk-ant-bench-0123456789",
 		"ANTHROPIC_BASE_URL":     model.URL,
-		"TASK_DIR_BASE":          taskBase(b),
+		"TASK_DIR_BASE":          sandboxtest.TaskBase(b),
 	}
 	m := startMain(b, RoleAll, env)
 

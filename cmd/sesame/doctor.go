@@ -92,8 +92,7 @@ func checkSandbox(ctx context.Context, cfg *config.Config, w io.Writer) error {
 	if p := cfg.String(config.SandboxProvider); p != "local" {
 		return fmt.Errorf("the %s sandbox provider is not available yet", p)
 	}
-	m := &Main{Config: cfg, Logger: slog.New(slog.DiscardHandler)}
-	ok, err := m.localSandbox().Check(ctx, cfg.String(config.TasksBaseDirectory))
+	ok, err := localSandbox(cfg, slog.New(slog.DiscardHandler)).Check(ctx, cfg.String(config.TasksBaseDirectory))
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/sesame-works/sesame/internal/githubtest"
 	"github.com/sesame-works/sesame/internal/modeltest"
 	"github.com/sesame-works/sesame/internal/proctest"
+	"github.com/sesame-works/sesame/internal/sandboxtest"
 )
 
 const anthropicKey = "sk-ant-api03-e2e-test-key-0123456789"
@@ -38,7 +39,7 @@ func agentsDir(t *testing.T) string {
 // prEnv starts a worker-and-web Sesame whose agents talk to model and whose GitHub is gh.
 func prEnv(t *testing.T, gh *githubtest.Server, model *modeltest.Server, extra ...string) (*process, string, string) {
 	t.Helper()
-	taskBase := traversableTempDir(t)
+	taskBase := sandboxtest.TaskBase(t)
 	env := append(baseEnv(t, gh),
 		"AGENTS_DIR="+agentsDir(t),
 		"ANTHROPIC_API_KEY="+anthropicKey,
@@ -291,15 +292,4 @@ func subscribeAll(t *testing.T, p *process) func() string {
 		defer mu.Unlock()
 		return b.String()
 	}
-}
-
-// traversableTempDir is a fresh folder whose parent the sandbox's user may pass through, as through
-// /tmp in production: a TASK_DIR_BASE for a test.
-func traversableTempDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.Chmod(filepath.Dir(dir), 0o711); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }

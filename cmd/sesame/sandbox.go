@@ -2,22 +2,20 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
 	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/config"
-	"github.com/sesame-works/sesame/postgres"
 	"github.com/sesame-works/sesame/sandbox/local"
 )
 
-// localSandbox is the local provider as this server configures it: the agents' install folder
-// readable in every sandbox, and the server's own files (home, working directory, config file,
-// .env, App key) hidden from it.
-func (m *Main) localSandbox() *local.Provider {
-	cfg := m.Config
-	opts := local.Options{Hide: serverPaths(cfg), Logger: m.Logger}
+// localSandbox is the local provider as cfg configures it: the agents' install folder readable in
+// every sandbox, and the server's own files (home, working directory, config file, .env, App key)
+// hidden from it.
+func localSandbox(cfg *config.Config, logger *slog.Logger) *local.Provider {
+	opts := local.Options{Hide: serverPaths(cfg), Logger: logger}
 	if dir := cfg.String(config.AgentsInstallDir); dir != "" {
 		if abs, err := filepath.Abs(dir); err == nil {
 			opts.ReadOnly = append(opts.ReadOnly, abs)
@@ -49,17 +47,13 @@ func serverPaths(cfg *config.Config) []string {
 	return out
 }
 
-// sandboxPolicy reads the admin's sandbox policy as it is now: the settings admins saved (shared
-// by every node) over the environment, the config file and the defaults.
-func (m *Main) sandboxPolicy(settings *postgres.SettingStore) func(context.Context) (sesame.SandboxPolicy, error) {
+// sandboxPolicy reads the admin's sandbox policy as it is now: the settings admins saved (shared by
+// every node) over the environment, the config file and the defaults.
+func (m *Main) sandboxPolicy(settings config.Saved) func(context.Context) (sesame.SandboxPolicy, error) {
 	return func(ctx context.Context) (sesame.SandboxPolicy, error) {
-		saved, err := settings.Settings(ctx)
+		cfg, err := m.Config.WithSaved(ctx, settings)
 		if err != nil {
-			return sesame.SandboxPolicy{}, fmt.Errorf("saved settings: %w", err)
-		}
-		cfg, err := m.Config.WithAdmin(config.MapLayer(saved))
-		if err != nil {
-			return sesame.SandboxPolicy{}, fmt.Errorf("saved settings: %w", err)
+			return sesame.SandboxPolicy{}, err
 		}
 		return sesame.SandboxPolicy{
 			SecurityEnabled: cfg.Bool(config.SandboxSecurityEnabled),

@@ -220,7 +220,7 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 	var provider sandbox.Provider
 	switch p := cfg.String(config.SandboxProvider); p {
 	case "local":
-		lp := m.localSandbox()
+		lp := localSandbox(cfg, m.Logger)
 		if err := lp.Warm(base); err != nil {
 			m.Logger.Warn("local sandbox: could not prepare ahead of the first task", "err", err)
 		}

@@ -60,6 +60,14 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 	p.log.Debug("egress: tunnel closed", "target", dest, "sent", up, "received", down)
 }
 
+// Join copies a to b and b to a until both directions end, as a CONNECT tunnel does (half-closes
+// passed on, an error in either direction ends both), then closes both. The in-sandbox relay joins
+// its clients to the proxy socket with it.
+func Join(a, b net.Conn) (aToB, bToA int64) {
+	t := &tunnel{client: a, upstream: b, closeClient: a.Close}
+	return t.relay()
+}
+
 // tunnel is an open CONNECT: the client's connection and the destination's.
 type tunnel struct {
 	// client is the connection as the listener made it (a *net.UnixConn in production), for

@@ -1,10 +1,13 @@
 package egress
 
 import (
+	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -52,5 +55,46 @@ func TestListenUnix(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(file); string(b) != "keep" {
 		t.Errorf("file now holds %q", b)
+	}
+}
+
+// A task folder deeper than a socket address can name still gets its socket.
+func TestListenUnixDeepPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("a", 60), strings.Repeat("b", 60))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "proxy.sock")
+	if len(path) <= 108 {
+		t.Fatalf("path %q is not longer than a socket address", path)
+	}
+	l, err := ListenUnix(path)
+	if err != nil {
+		t.Fatalf("ListenUnix(%d bytes): %v", len(path), err)
+	}
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			c.Write([]byte("hi"))
+			c.Close()
+		}
+	}()
+	// A client reaches it the same way, through its folder.
+	d, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	c, err := net.Dial("unix", fmt.Sprintf("/proc/self/fd/%d/proxy.sock", d.Fd()))
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	b, _ := io.ReadAll(c)
+	c.Close()
+	if string(b) != "hi" {
+		t.Errorf("read %q through the socket", b)
+	}
+	l.Close()
+	if _, err := os.Lstat(path); !os.IsNotExist(err) {
+		t.Errorf("socket left after Close: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sesame-works/sesame/internal/sandboxtest"
 	"github.com/sesame-works/sesame/sandbox"
 	"github.com/sesame-works/sesame/sandbox/local"
 )
@@ -18,10 +19,7 @@ import (
 // Options.Hide (its config or key file under /etc). The files are world-readable here, so that only
 // the sandbox's mounts, not file permissions, keep them out.
 func TestHiddenPaths(t *testing.T) {
-	agents := t.TempDir()
-	if err := os.Chmod(filepath.Dir(agents), 0o711); err != nil {
-		t.Fatal(err)
-	}
+	agents := sandboxtest.TaskBase(t)
 	if err := os.Chmod(agents, 0o755); err != nil {
 		t.Fatal(err)
 	}

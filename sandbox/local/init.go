@@ -10,10 +10,10 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
-	"sync"
 	"syscall"
 
 	"github.com/sesame-works/sesame/sandbox/confine"
+	"github.com/sesame-works/sesame/sandbox/egress"
 )
 
 // The sesame binary is its own sandbox init: bubblewrap runs it inside the sandbox with initArg as
@@ -130,31 +130,12 @@ func relay(l net.Listener, socket string) {
 			return
 		}
 		go func() {
-			defer c.Close()
 			p, err := net.Dial("unix", socket)
 			if err != nil {
+				c.Close()
 				return
 			}
-			defer p.Close()
-			join(c, p)
+			egress.Join(c, p)
 		}()
 	}
-}
-
-// join copies both ways until both directions ended, passing half-closes on.
-func join(a, b net.Conn) {
-	var wg sync.WaitGroup
-	pipe := func(dst, src net.Conn) {
-		defer wg.Done()
-		_, _ = io.Copy(dst, src)
-		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-			_ = cw.CloseWrite()
-		} else {
-			_ = dst.Close()
-		}
-	}
-	wg.Add(2)
-	go pipe(a, b)
-	go pipe(b, a)
-	wg.Wait()
 }

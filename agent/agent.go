@@ -83,7 +83,9 @@ type Adapter interface {
 type Parser interface {
 	// Feed parses one line of stdout into zero or more events. Blank lines, lines that are not JSON and
 	// event types the parser does not know give no events; a line that starts like JSON but does not
-	// parse gives an error event.
+	// parse gives an error event. The caller may reuse line's memory once Feed returns (the runner
+	// does, to keep a line's buffer bounded), so neither the parser nor the events it returns keep a
+	// reference to it: they copy what they keep.
 	Feed(line []byte) []Event
 	// Result is the outcome after the stream ended: OK only if the CLI said it succeeded.
 	Result() Result

@@ -26,7 +26,10 @@
 //
 // The first command in the comment wins; later ones are ignored.
 // A leading byte order mark is ignored, and \r\n and \r line endings are read
-// as \n.
+// as \n. A comment that holds a command and also a control character other
+// than tab, line feed and carriage return (NUL, ESC, DEL, a C1 control),
+// anywhere, is a usage error: no one types one, and a NUL would cut the
+// instruction short further on.
 //
 // # What the command says
 //
@@ -43,13 +46,14 @@
 // Flags are read on the /sesame line only, anywhere among its words:
 // --agent NAME, --agent=NAME, --model NAME and --model=NAME. The words are
 // split the way a shell splits them (github.com/kballard/go-shellquote does the
-// unquoting), so a value with spaces can be quoted: --model "gpt 5". Agent
-// names are one of [Agents], matched without regard to case and returned in
-// lower case; "" means the default agent (claude). A model is any non-empty
-// text. A lone "--" ends the flags: everything after it is instruction. Any
-// other word that looks like a flag ("--foo", or a dash and a letter as in
-// "-v") is an error; so is a repeated flag, a flag without a value and an
-// unknown agent.
+// unquoting), so a value can be quoted: --model "gpt-5". Agent names are one
+// of [Agents], matched without regard to case and returned in lower case; ""
+// means the default agent (claude). A model name is checked by [CheckModel]
+// (ASCII letters, digits and . _ - : / @ [ ], starting with a letter or a
+// digit, at most 200), as the web form checks it. A lone "--" ends the flags:
+// everything after it is instruction. Any other word that looks like a flag
+// ("--foo", or a dash and a letter as in "-v") is an error; so is a repeated
+// flag, a flag without a value, an unknown agent and a bad model name.
 //
 // The instruction keeps the user's words exactly as written: the words of the
 // first line that are not flags, joined with single spaces, quotes and

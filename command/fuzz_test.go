@@ -58,6 +58,15 @@ func FuzzParse(f *testing.F) {
 			if cmd.Model != strings.TrimSpace(cmd.Model) {
 				t.Fatalf("Parse(%q) model %q has surrounding white space", body, cmd.Model)
 			}
+			if err := CheckModel(cmd.Model); err != nil {
+				t.Fatalf("Parse(%q) model %q fails CheckModel: %v", body, cmd.Model, err)
+			}
+			if r, ok := controlChar(body); ok {
+				t.Fatalf("Parse(%q) = run although the comment holds %U", body, r)
+			}
+			if strings.ContainsRune(in, '\r') {
+				t.Fatalf("Parse(%q) instruction %q holds a carriage return", body, in)
+			}
 		default:
 			t.Fatalf("Parse(%q) kind = %q", body, cmd.Kind)
 		}

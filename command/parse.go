@@ -55,6 +55,9 @@ func Parse(body string) (cmd Command, ok bool, err error) {
 	if !found {
 		return Command{}, false, nil
 	}
+	if r, ok := controlChar(body); ok {
+		return Command{}, true, usageErrorf("the comment contains an invisible control character (%U); remove it and post the command again", r)
+	}
 	cmd, err = parseCommand(rest, more)
 	if err != nil {
 		return Command{}, true, err
@@ -99,6 +102,9 @@ func parseCommand(rest string, more []string) (Command, error) {
 			return Command{}, usageErrorf("flag %s needs a value", name)
 		}
 		if name == flagModel {
+			if err := CheckModel(value); err != nil {
+				return Command{}, &UsageError{Reason: err.Error()}
+			}
 			cmd.Model = value
 			continue
 		}
@@ -125,6 +131,18 @@ func parseCommand(rest string, more []string) (Command, error) {
 	cmd.Kind = KindRun
 	cmd.Instruction = instruction
 	return cmd, nil
+}
+
+// controlChar returns the first control character in s other than tab, line feed and carriage return:
+// C0 (NUL, ESC, ...), DEL or C1. No one types them; a NUL cannot go on a command line or into
+// PostgreSQL text, so it would cut the instruction short further on, and the others drive terminals.
+func controlChar(s string) (rune, bool) {
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 func unknownFlag(word string) error {

@@ -25,6 +25,8 @@ func runWith(instruction, agent, model string) result {
 
 func usage(reason string) result { return result{OK: true, Reason: reason} }
 
+const nulReason = "the comment contains an invisible control character (U+0000); remove it and post the command again"
+
 var (
 	none = result{}
 	help = result{Cmd: Command{Kind: KindHelp}, OK: true}
@@ -129,14 +131,17 @@ var parseTests = []struct {
 	{"agent quoted after equals", `/sesame --agent='claude' fix it`, runWith("fix it", "claude", "")},
 	{"model", "/sesame --model gpt-5 fix it", runWith("fix it", "", "gpt-5")},
 	{"model with equals", "/sesame --model=gpt-5 fix it", runWith("fix it", "", "gpt-5")},
-	{"model double-quoted", `/sesame --model "gpt 5" fix it`, runWith("fix it", "", "gpt 5")},
-	{"model single-quoted", `/sesame --model 'gpt 5' fix it`, runWith("fix it", "", "gpt 5")},
-	{"model quoted after equals", `/sesame --model="gpt 5" fix it`, runWith("fix it", "", "gpt 5")},
-	{"model escaped space", `/sesame --model gpt\ 5 fix it`, runWith("fix it", "", "gpt 5")},
+	{"model double-quoted", `/sesame --model "gpt-5" fix it`, runWith("fix it", "", "gpt-5")},
+	{"model single-quoted", `/sesame --model 'gpt-5' fix it`, runWith("fix it", "", "gpt-5")},
+	{"model quoted after equals", `/sesame --model="gpt-5" fix it`, runWith("fix it", "", "gpt-5")},
 	{"model keeps case", "/sesame --model Claude-Opus-4 fix it", runWith("fix it", "", "Claude-Opus-4")},
 	{"both flags", "/sesame --agent codex --model o3 fix it", runWith("fix it", "codex", "o3")},
 	{"both flags after", "/sesame fix it --model=o3 --agent=codex", runWith("fix it", "codex", "o3")},
-	{"flags with apostrophes", "/sesame don't break the user's API --model 'gpt 5'", runWith("don't break the user's API", "", "gpt 5")},
+	{"flags with apostrophes", "/sesame don't break the user's API --model 'gpt-5'", runWith("don't break the user's API", "", "gpt-5")},
+	{"model of Bedrock", "/sesame fix it --model us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+		runWith("fix it", "", "us.anthropic.claude-3-7-sonnet-20250219-v1:0")},
+	{"model of a gateway", "/sesame fix it --model=openrouter/anthropic/claude-3.5-sonnet", runWith("fix it", "", "openrouter/anthropic/claude-3.5-sonnet")},
+	{"model at the length limit", "/sesame fix it --model " + strings.Repeat("m", 200), runWith("fix it", "", strings.Repeat("m", 200))},
 	{"flags and next lines", "/sesame --agent codex\nfix the typo", runWith("fix the typo", "codex", "")},
 	{"double dash ends flags", "/sesame --agent codex -- make -v print --version", runWith("make -v print --version", "codex", "")},
 	{"double dash first", "/sesame -- --agent codex is a flag", run("--agent codex is a flag")},
@@ -169,6 +174,36 @@ var parseTests = []struct {
 	{"flags only", "/sesame --agent codex", usage("no instruction given")},
 	{"flags and double dash only", "/sesame --agent codex --", usage("no instruction given")},
 
+	// Bad model names: the checks of CheckModel, as the web form makes them.
+	{"model starting with a dash", "/sesame --model=-x fix it", usage(`a model name must start with a letter or a digit; "-x" starts with "-"`)},
+	{"model quoted with a dash is a flag", `/sesame --model "-x" fix it`, usage("flag --model needs a value")},
+	{"model of a negative number", "/sesame --model -1 fix it", usage(`a model name must start with a letter or a digit; "-1" starts with "-"`)},
+	{"model starting with a slash", "/sesame --model /etc/passwd fix it", usage(`a model name must start with a letter or a digit; "/etc/passwd" starts with "/"`)},
+	{"model with a semicolon", "/sesame --model=x;rm fix it", usage(`a model name may only hold ASCII letters, digits and . _ - : / @ [ ]; "x;rm" holds ";"`)},
+	{"model with a shell command", `/sesame --model '$(id)' fix it`, usage(`a model name may only hold ASCII letters, digits and . _ - : / @ [ ]; "$(id)" holds "$"`)},
+	{"model with a space", `/sesame --model "gpt 5" fix it`, usage(`a model name may only hold ASCII letters, digits and . _ - : / @ [ ]; "gpt 5" holds " "`)},
+	{"model with an escaped space", `/sesame --model gpt\ 5 fix it`, usage(`a model name may only hold ASCII letters, digits and . _ - : / @ [ ]; "gpt 5" holds " "`)},
+	{"model with a backtick", "/sesame --model=a`b fix it", usage("a model name may only hold ASCII letters, digits and . _ - : / @ [ ]; \"a`b\" holds \"`\"")},
+	{"model with a Cyrillic letter", "/sesame --model clаude fix it", usage(`a model name may only hold ASCII letters, digits and . _ - : / @ [ ]; "clаude" holds "а"`)},
+	{"model with a bidi override", "/sesame --model gpt\u202e5 fix it", usage(`a model name may only hold ASCII letters, digits and . _ - : / @ [ ]; "gpt\u202e5" holds "\u202e"`)},
+	{"model too long", "/sesame fix it --model " + strings.Repeat("m", 201), usage("a model name must be at most 200 characters long; this one has 201")},
+	{"model checked with help", "/sesame help --model=-x", usage(`a model name must start with a letter or a digit; "-x" starts with "-"`)},
+
+	// Control characters.
+	{"NUL in the instruction", "/sesame fix the\x00 typo", usage(nulReason)},
+	{"NUL before a flag", "/sesame fix it\x00 --agent codex", usage(nulReason)},
+	{"NUL on a following line", "/sesame fix\nthe\x00typo", usage(nulReason)},
+	{"NUL elsewhere in the comment", "Thanks\x00!\n\n/sesame fix it", usage(nulReason)},
+	{"NUL in a quote above the command", "> log: \x00\n\n/sesame fix it", usage(nulReason)},
+	{"NUL in a comment without a command", "Thanks\x00!", none},
+	{"NUL right after the keyword is no command", "/sesame\x00fix it", none},
+	{"escape", "/sesame make it \x1b[31mred", usage("the comment contains an invisible control character (U+001B); remove it and post the command again")},
+	{"vertical tab", "/sesame fix\vit", usage("the comment contains an invisible control character (U+000B); remove it and post the command again")},
+	{"form feed", "/sesame fix\fit", usage("the comment contains an invisible control character (U+000C); remove it and post the command again")},
+	{"delete", "/sesame fix\x7fit", usage("the comment contains an invisible control character (U+007F); remove it and post the command again")},
+	{"C1 control sequence introducer", "/sesame fix \u009b2J it", usage("the comment contains an invisible control character (U+009B); remove it and post the command again")},
+	{"tab, CR and LF are text", "/sesame fix\tit\r\nnow", run("fix it\nnow")},
+
 	// Quotes in the instruction.
 	{"double quotes kept", `/sesame fix "the title"`, run(`fix "the title"`)},
 	{"quoted spaces kept", `/sesame rename "a  b" to c`, run(`rename "a  b" to c`)},
@@ -178,7 +213,7 @@ var parseTests = []struct {
 	{"possessive plural", "/sesame fix the users' avatars", run("fix the users' avatars")},
 	{"unbalanced double quote", `/sesame fix the 5" screen layout --agent codex`, runWith(`fix the 5" screen layout`, "codex", "")},
 	{"unbalanced leading apostrophe", "/sesame use '90s colors --model o3", runWith("use '90s colors", "", "o3")},
-	{"unbalanced quote keeps flag value as written", `/sesame fix 5" --model "gpt 5"`, runWith(`fix 5" 5"`, "", `"gpt`)},
+	{"unbalanced quote keeps a model as written", `/sesame fix 5" --model "gpt 5"`, usage(`a model name may only hold ASCII letters, digits and . _ - : / @ [ ]; "\"gpt" holds "\""`)},
 	{"backslashes kept", `/sesame match \d+ in C:\Users\x\`, run(`match \d+ in C:\Users\x\`)},
 	{"backticks kept", "/sesame add a `--verbose` flag", run("add a `--verbose` flag")},
 

@@ -42,7 +42,7 @@ Start a line with ′/sesame′ (in any case). The instruction is the rest of th
 Flags go on the ′/sesame′ line, before or after the instruction:
 
 - ′--agent NAME′: the coding agent to run, one of `+strings.Join(list, ", ")+`.
-- ′--model NAME′: the model the agent should use. Quote a name with spaces: ′--model "gpt 5"′.
+- ′--model NAME′: the model the agent should use, as its vendor names it (letters, digits and ′. _ - : / @ [ ]′), e.g. ′claude-sonnet-4-5′.
 - ′--′: ends the flags; the rest of the line is instruction, even words starting with a dash.
 
 Examples:

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/sesame-works/sesame/internal/textsafe"
 )
 
 // maxSlug is the longest the words of an instruction may make a branch name.
@@ -18,14 +20,16 @@ const maxSlug = 40
 // digits of taskID, which keeps two tasks with the same words apart. (The
 // last, not the first: task ids are UUIDv7, whose first digits are a
 // timestamp shared by every task of the same few hours.)
-// The result is always a valid git branch name.
+// The result is always a valid git branch name. Invisible characters
+// (textsafe.StripInvisible) are removed before the words are read, so that
+// "ad\u200bmin" gives "admin", as it reads, not "ad-min".
 func BranchName(issue int, instruction, taskID string) string {
 	var b strings.Builder
 	b.WriteString("sesame/")
 	if issue > 0 {
 		b.WriteString(strconv.Itoa(issue) + "-")
 	}
-	b.WriteString(slug(instruction))
+	b.WriteString(slug(textsafe.StripInvisible(instruction)))
 	b.WriteString("-" + suffix(taskID))
 	return b.String()
 }

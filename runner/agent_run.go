@@ -17,6 +17,12 @@ import (
 // maxOutput caps what one tool result keeps in an event; the rest is cut with a note.
 const maxOutput = 16 << 10
 
+// maxLine caps one line of the agent's stdout in memory, whatever the agent prints. A line of a JSON
+// stream can be long for good reasons (Claude Code puts a whole file in a Write call's input, and up to
+// 25,000 tokens of a file in a Read result), so the cap is generous; a longer line is cut, not read,
+// and said to be so in the log.
+const maxLine = 1 << 20
+
 // runAgent runs argv in sb, turning each line of its stream into task events as it comes. It returns
 // the agent's result, and an error saying in words why the run failed: context.DeadlineExceeded when
 // the task's maximum duration ran out.
@@ -24,7 +30,11 @@ func (r *Runner) runAgent(ctx context.Context, t *sesame.Task, adapter agent.Ada
 	ctx, cancel := context.WithTimeout(ctx, r.Settings.MaxDuration)
 	defer cancel()
 	parser := adapter.NewParser()
-	stdout := &lineWriter{fn: func(line []byte) {
+	stdout := &lineWriter{max: maxLine, fn: func(line []byte, dropped int) {
+		if dropped > 0 {
+			r.recordAgentEvent(ctx, t, cutLine(line, dropped))
+			return
+		}
 		for _, e := range parser.Feed(line) {
 			r.recordAgentEvent(ctx, t, e)
 		}
@@ -88,6 +98,18 @@ func (r *Runner) recordAgentEvent(ctx context.Context, t *sesame.Task, e agent.E
 	}
 }
 
+// cutLine is the event for a line of stdout longer than maxLine: the parser does not see it (half a JSON
+// line does not parse), the log shows its start and its length.
+func cutLine(head []byte, dropped int) agent.Event {
+	const mark = "… [line truncated]"
+	keep := min(len(head), maxOutput-len(mark))
+	return agent.Event{
+		Type:   agent.EventError,
+		Text:   fmt.Sprintf("The agent printed a line of %d bytes, more than the %d Sesame reads: the line was skipped.", len(head)+dropped, maxLine),
+		Output: string(head[:keep]) + mark,
+	}
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -100,35 +122,59 @@ func lastLine(s string) string {
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 
-// lineWriter calls fn with each complete line written to it.
+// lineWriter calls fn with each line written to it, without its newline, and holds at most max bytes
+// of a line whatever is written: a longer line reaches fn cut to its first max bytes, with the number
+// of bytes dropped (0 for a whole line), once its newline comes. line is valid only during the call,
+// as bufio.Scanner's Bytes: fn copies what it keeps.
 type lineWriter struct {
-	mu  sync.Mutex
-	buf []byte
-	fn  func([]byte)
+	mu      sync.Mutex
+	max     int // bytes of a line kept
+	buf     []byte
+	dropped int // bytes of the current line past max
+	fn      func(line []byte, dropped int)
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
+	n := len(p)
 	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
+		part, rest, ended := bytes.Cut(p, []byte{'\n'})
+		w.add(part)
+		if !ended {
+			return n, nil
 		}
-		w.fn(w.buf[:i])
-		w.buf = w.buf[i+1:]
+		w.emit()
+		p = rest
 	}
-	return len(p), nil
+}
+
+// add appends what fits of part to the current line, and counts the rest as dropped. The buffer
+// grows to max at most.
+func (w *lineWriter) add(part []byte) {
+	if room := w.max - len(w.buf); len(part) > room {
+		w.dropped += len(part) - room
+		part = part[:room]
+	}
+	if need := len(w.buf) + len(part); need > cap(w.buf) {
+		grown := make([]byte, len(w.buf), min(max(need, 2*cap(w.buf), 512), w.max))
+		copy(grown, w.buf)
+		w.buf = grown
+	}
+	w.buf = append(w.buf, part...)
+}
+
+func (w *lineWriter) emit() {
+	w.fn(w.buf, w.dropped)
+	w.buf, w.dropped = w.buf[:0], 0
 }
 
 // Flush hands over a last line that had no newline.
 func (w *lineWriter) Flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.buf) > 0 {
-		w.fn(w.buf)
-		w.buf = nil
+	if len(w.buf) > 0 || w.dropped > 0 {
+		w.emit()
 	}
 }
 
@@ -142,11 +188,15 @@ type tailBuffer struct {
 func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > b.max {
-		b.buf = b.buf[len(b.buf)-b.max:]
+	n := len(p)
+	if len(p) > b.max {
+		p = p[len(p)-b.max:] // never copy more than max of one big write
 	}
-	return len(p), nil
+	if over := len(b.buf) + len(p) - b.max; over > 0 {
+		b.buf = b.buf[:copy(b.buf, b.buf[over:])]
+	}
+	b.buf = append(b.buf, p...)
+	return n, nil
 }
 
 func (b *tailBuffer) String() string {

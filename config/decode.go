@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 	"github.com/tailscale/hujson"
@@ -22,7 +24,7 @@ func decode(f format, data []byte) (tree map[string]any, err error) {
 	// of them becomes an error here rather than a crash at start-up.
 	defer func() {
 		if r := recover(); r != nil {
-			tree, err = nil, fmt.Errorf("cannot parse %s: %v", f, r)
+			tree, err = nil, fmt.Errorf("cannot parse %s: %w", f, hideFileText(fmt.Errorf("%v", r)))
 		}
 	}()
 	var v any
@@ -32,11 +34,11 @@ func decode(f format, data []byte) (tree map[string]any, err error) {
 	case formatJSONC:
 		v, err = decodeJSONC(data)
 	case formatYAML:
-		err = yaml.Unmarshal(data, &v)
+		err = hideFileText(yaml.Unmarshal(data, &v))
 	case formatTOML:
 		var m map[string]any
 		_, err = toml.Decode(string(data), &m)
-		v = m
+		v, err = m, hideFileText(err)
 	default:
 		err = fmt.Errorf("unknown format %q", f)
 	}
@@ -150,9 +152,32 @@ func decodeJSONC(data []byte) (any, error) {
 		if _, err2 := hujson.Standardize(append(bytes.Clone(data), "\nnull"...)); err2 == nil {
 			return nil, nil
 		}
-		return nil, err
+		return nil, hideFileText(err)
 	}
 	return decodeJSON(std)
+}
+
+// quotedText matches the file's text that a parser's message quotes: a token in double quotes or
+// backquotes, or hujson's "invalid literal: " and all that follows it.
+var quotedText = regexp.MustCompile("\"(?:[^\"\\\\]|\\\\.)*\"|`[^`]*`|(?s:invalid literal: .*)")
+
+// hideFileText returns a third-party parser's error with the file's text that it quotes replaced
+// by "…": a secret written without quotes, or with a bad escape, would otherwise be printed
+// whole, and raw control characters with it. Quoted setting keys and groups stay, since they say
+// where the problem is, and so do the line and column.
+func hideFileText(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(quotedText.ReplaceAllStringFunc(err.Error(), func(q string) string {
+		if strings.HasPrefix(q, "invalid literal: ") {
+			return "invalid literal: …"
+		}
+		if inner := q[1 : len(q)-1]; groups[inner] || byKey[inner].Key != "" {
+			return q
+		}
+		return q[:1] + "…" + q[len(q)-1:]
+	}))
 }
 
 // jsonError adds the line and column to a JSON syntax error.

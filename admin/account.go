@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"fmt"
-	"net"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -107,11 +105,17 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	}
 	v := loginView{Email: strings.TrimSpace(r.PostForm.Get("email")), Next: r.PostForm.Get("next")}
 	password := r.PostForm.Get("password")
-	addr := clientAddr(r)
-	if blocked, wait := a.logins.blocked(v.Email, addr); blocked {
+	// The attempt is counted before the password is checked, so concurrent guesses cannot all pass
+	// the check before any of them is counted.
+	addr := source(a.proxies.clientAddr(r))
+	wait, err := a.takeSignIn(r.Context(), v.Email, addr)
+	if err != nil {
+		a.serverError(w, r, "count sign-in attempt", err)
+		return
+	}
+	if wait > 0 {
 		a.Logger.Warn("sign-in throttled", "addr", addr)
-		v.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.", int(wait.Minutes())+1)
-		a.renderLogin(w, r, http.StatusTooManyRequests, v)
+		a.throttled(w, r, v, wait)
 		return
 	}
 	u, err := a.Users.UserByEmail(r.Context(), v.Email)
@@ -128,7 +132,6 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.Logger.Error("check password", "err", err)
 	}
 	if u == nil || !match {
-		a.logins.failed(v.Email, addr)
 		v.Error = "That email and password do not match an account."
 		a.renderLogin(w, r, http.StatusUnauthorized, v)
 		return
@@ -138,7 +141,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.renderLogin(w, r, http.StatusForbidden, v)
 		return
 	}
-	a.logins.succeeded(v.Email)
+	a.signedIn(r.Context(), v.Email, addr)
 	if err := a.signIn(r, u); err != nil {
 		a.serverError(w, r, "start session", err)
 		return
@@ -231,14 +234,4 @@ func (a *App) readAccountForm(w http.ResponseWriter, r *http.Request, page, titl
 		return f, sesame.User{}, false
 	}
 	return f, sesame.User{Name: f.Name, Email: strings.ToLower(f.Email), PasswordHash: hash}, true
-}
-
-// clientAddr is the address a request came from. Behind a reverse proxy every request shares the
-// proxy's address, so the per-address limit is generous; the per-email limit does the work.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

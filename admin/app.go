@@ -41,7 +41,15 @@ type Stopper interface {
 	RequestStop(ctx context.Context, taskID, by string) (*sesame.Task, error)
 }
 
-// Options are the parts the web app works with. Every field but Repos and GitHub is required.
+// RepoPermissions tells a GitHub user's role on a repository, asked as the GitHub App's installation,
+// as for the author of a /sesame comment. bot.GitHub implements it.
+type RepoPermissions interface {
+	// Permission returns login's role on repo: admin, maintain, write, triage, read or none.
+	Permission(ctx context.Context, installationID int64, repo, login string) (string, error)
+}
+
+// Options are the parts the web app works with. Every field but Repos, GitHub and Permissions is
+// required.
 type Options struct {
 	Config    *config.Config // settings from env and file; admin-saved values are read from Settings
 	Tasks     sesame.TaskStore
@@ -52,9 +60,13 @@ type Options struct {
 	Live      Live      // live task events (Redis)
 	Stopper   Stopper
 	Sealer    Sealer
+	Limiter   Limiter      // counts sign-in attempts for every web node (Redis)
 	Repos     Repositories // nil: no GitHub App configured
 	GitHub    TokenChecker // nil: tokens cannot be checked, so none can be connected
-	Logger    *slog.Logger
+	// Permissions checks that a user may start a task on a repository (write access through their
+	// connected GitHub login). nil: only admins may start tasks from the web.
+	Permissions RepoPermissions
+	Logger      *slog.Logger
 }
 
 // App is the web app.
@@ -64,7 +76,8 @@ type App struct {
 	sessions *scs.SessionManager
 	pages    *pages
 	frames   *frameCache
-	logins   *throttle
+	proxies  proxies // TRUSTED_PROXIES
+	access   *accessCache
 	handler  http.Handler
 	set      atomic.Bool // a user exists: setup is over
 }
@@ -72,7 +85,8 @@ type App struct {
 // New builds the web app.
 func New(opts Options) (*App, error) {
 	if opts.Config == nil || opts.Tasks == nil || opts.Submitter == nil || opts.Users == nil ||
-		opts.Settings == nil || opts.Sessions == nil || opts.Live == nil || opts.Stopper == nil || opts.Sealer == nil {
+		opts.Settings == nil || opts.Sessions == nil || opts.Live == nil || opts.Stopper == nil || opts.Sealer == nil ||
+		opts.Limiter == nil {
 		return nil, errors.New("admin: missing a required part")
 	}
 	if opts.Logger == nil {
@@ -86,7 +100,11 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Options: opts, base: base, pages: p, frames: newFrameCache(4096), logins: newThrottle()}
+	trusted, err := parseProxies(opts.Config.List(config.ServerTrustedProxies))
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Options: opts, base: base, pages: p, frames: newFrameCache(4096), proxies: trusted, access: newAccessCache()}
 	a.sessions = newSessionManager(opts.Sessions, []byte(opts.Config.String(config.AuthSecret)), base.Scheme == "https")
 	a.handler = a.routes()
 	return a, nil

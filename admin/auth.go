@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	sesame "github.com/sesame-works/sesame"
 )
@@ -65,12 +67,76 @@ func (a *App) signIn(r *http.Request, u *sesame.User) error {
 	return nil
 }
 
-// safeNext returns where to go after signing in: a local path only, never another site.
+// safeNext returns where to go after signing in: a path on this site, never another one. next is
+// read the way a browser reads a Location header, and the way a server may read it again after
+// decoding it: browsers drop tabs and line breaks, take a backslash for a slash and resolve "." and
+// ".." (also spelled %2e); a decoded %2F or %5C is a slash too. next is kept only when every such
+// reading is a single-slash local path with no scheme, host or user; anything else goes to /tasks.
+// What is kept has its dot segments resolved and no fragment.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/tasks"
+	const home = "/tasks"
+	if next == "" || len(next) > 2048 || hasControl(next) {
+		return home
 	}
-	return next
+	p, rest := next, ""
+	if i := strings.IndexAny(next, "?#"); i >= 0 {
+		p, rest = next[:i], next[i:]
+	}
+	if i := strings.IndexByte(rest, '#'); i >= 0 {
+		rest = rest[:i]
+	}
+	p = resolveDots(strings.ReplaceAll(p, `\`, "/"))
+	if !localPath(p) {
+		return home
+	}
+	decoded, err := url.PathUnescape(p)
+	if err != nil || hasControl(decoded) || !localPath(resolveDots(strings.ReplaceAll(decoded, `\`, "/"))) {
+		return home
+	}
+	u, err := url.Parse(p + rest)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return home
+	}
+	return p + rest
+}
+
+// localPath reports whether p is a path on this site: one slash first, not two (a network path).
+func localPath(p string) bool {
+	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//")
+}
+
+// hasControl reports whether s is not valid UTF-8 or holds a control character (browsers silently
+// drop tab, CR and LF from a URL, so a path holding one is not the path they follow).
+func hasControl(s string) bool {
+	if !utf8.ValidString(s) {
+		return true
+	}
+	return strings.IndexFunc(s, unicode.IsControl) >= 0
+}
+
+// resolveDots removes "." and ".." segments from p as RFC 3986 and browsers do (".." never climbs
+// above the root), counting %2e as a dot like browsers. Unlike path.Clean it keeps empty segments,
+// so that "/a/..//b" becomes "//b", as a browser reads it.
+func resolveDots(p string) string {
+	segs := strings.Split(p, "/")
+	out := make([]string, 0, len(segs))
+	for i, s := range segs {
+		last := i == len(segs)-1
+		switch strings.ToLower(s) {
+		case ".", "%2e":
+		case "..", ".%2e", "%2e.", "%2e%2e":
+			if len(out) > 1 {
+				out = out[:len(out)-1]
+			}
+		default:
+			out = append(out, s)
+			continue
+		}
+		if last { // "/a/." and "/a/b/.." end in a slash
+			out = append(out, "")
+		}
+	}
+	return strings.Join(out, "/")
 }
 
 // canSee reports whether u may see task t: admins see every task, users their own.

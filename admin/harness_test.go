@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -26,6 +27,7 @@ import (
 	"github.com/sesame-works/sesame/mask"
 	"github.com/sesame-works/sesame/postgres"
 	"github.com/sesame-works/sesame/queue"
+	"github.com/sesame-works/sesame/ratelimit"
 	"github.com/sesame-works/sesame/sealed"
 )
 
@@ -35,9 +37,11 @@ const (
 	password      = "correct horse battery"
 )
 
-// env is the web app on real PostgreSQL and Redis, with the fake GitHub for repositories and tokens.
+// env is the web app on real PostgreSQL and Redis, with the fake GitHub for repositories, tokens and
+// permissions.
 type env struct {
 	srv   *httptest.Server
+	opts  admin.Options // what srv's app was built with, for more apps on the same stores
 	db    *postgres.DB
 	tasks *postgres.TaskStore
 	users *postgres.UserStore
@@ -78,17 +82,31 @@ func newEnv(t *testing.T, extraEnv ...string) *env {
 	t.Cleanup(func() { hub.Close() })
 	rec := &events.Recorder{Store: tasks, Redis: rdb, Masker: mask.New(), Logger: logger}
 	e := &env{db: db, tasks: tasks, users: postgres.NewUserStore(db), rec: rec, gh: gh, rdb: rdb}
-	web, err := admin.New(admin.Options{
+	e.opts = admin.Options{
 		Config: cfg, Tasks: tasks, Submitter: &queue.Submitter{Store: tasks, Client: q, Logger: logger},
 		Users: e.users, Settings: postgres.NewSettingStore(db), Sessions: pgxstore.NewWithCleanupInterval(db.Pool, 0),
-		Live: hub, Stopper: rec, Sealer: box, Repos: app, GitHub: app, Logger: logger,
-	})
+		Live: hub, Stopper: rec, Sealer: box, Limiter: &ratelimit.Redis{Client: rdb, Prefix: "sesame:signin:"},
+		Repos: app, GitHub: app, Permissions: &bot.GitHub{App: app}, Logger: logger,
+	}
+	e.srv = e.serve(t, nil)
+	return e
+}
+
+// serve starts another web app on e's stores and Redis, as a second web node would be; change, when
+// not nil, alters its options first.
+func (e *env) serve(t *testing.T, change func(*admin.Options)) *httptest.Server {
+	t.Helper()
+	opts := e.opts
+	if change != nil {
+		change(&opts)
+	}
+	web, err := admin.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(web)
-	t.Cleanup(e.srv.Close)
-	return e
+	srv := httptest.NewServer(web)
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // client is one browser: it keeps cookies and does not follow redirects, so tests see them.
@@ -98,9 +116,22 @@ type client struct {
 	hc   *http.Client
 }
 
-func (e *env) client(t *testing.T) *client {
+func (e *env) client(t *testing.T) *client { return e.clientOf(t, e.srv) }
+
+// clientOf is a browser of srv, one of e's web apps.
+func (e *env) clientOf(t *testing.T, srv *httptest.Server) *client { return e.clientFrom(t, srv, "") }
+
+// clientFrom is a browser of srv that connects from localIP (any of 127.0.0.0/8 on Linux), so that
+// the app sees another client address; "" lets the system choose (127.0.0.1).
+func (e *env) clientFrom(t *testing.T, srv *httptest.Server, localIP string) *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{t: t, base: e.srv.URL, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if localIP != "" {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(localIP)}}
+		tr.DialContext = d.DialContext
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &client{t: t, base: srv.URL, hc: &http.Client{Jar: jar, Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
 }
@@ -109,6 +140,7 @@ func (e *env) client(t *testing.T) *client {
 type response struct {
 	status   int
 	location string
+	header   http.Header
 	body     string
 }
 
@@ -120,7 +152,7 @@ func (c *client) do(req *http.Request) response {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return response{status: res.StatusCode, location: res.Header.Get("Location"), body: string(b)}
+	return response{status: res.StatusCode, location: res.Header.Get("Location"), header: res.Header, body: string(b)}
 }
 
 func (c *client) get(path string) response {
@@ -183,6 +215,16 @@ func (e *env) addUser(t *testing.T, name, email string, role sesame.Role) (*clie
 	c := e.client(t)
 	c.mustStatus(c.post("/login", url.Values{"email": {email}, "password": {password}}), http.StatusSeeOther, "login "+email)
 	return c, u
+}
+
+// connectGitHub gives u a connected GitHub login with role on testRepo, as the settings page would
+// after checking their token (the token itself plays no part in what is tested here).
+func (e *env) connectGitHub(t *testing.T, u *sesame.User, login, role string) {
+	t.Helper()
+	if err := e.users.SetGitHubToken(context.Background(), u.ID, sesame.GitHubToken{Login: login, Sealed: []byte("sealed"), Last4: "abcd"}); err != nil {
+		t.Fatal(err)
+	}
+	e.gh.SetPermission(testRepo, login, role)
 }
 
 var cachedHash string

@@ -70,6 +70,11 @@ func TestEveryTemplateExecutes(t *testing.T) {
 		{"new task", "task_new", taskFormView{Repos: []sesame.RepoRef{{FullName: "o/r", InstallationID: 1, Private: true}}, Agents: []string{"claude", "codex"},
 			Agent: "codex", Repo: "o/r", Nonce: "n", Sandbox: true, Error: "Say what the agent should do."}, []string{`<option value="o/r" selected>o/r (private)</option>`, `<option value="codex" selected>`, "Say what the agent should do."}},
 		{"new task without repos", "task_new", taskFormView{ReposErr: "No GitHub App is configured"}, []string{"No GitHub App is configured", "disabled"}},
+		{"new task by access", "task_new", taskFormView{Repos: []sesame.RepoRef{{FullName: "o/w"}}, ByAccess: true,
+			Unavailable: []repoNote{{Repo: "o/r", Reason: "@ada has read access to o/r; starting a task there takes write access."}}},
+			[]string{"your GitHub account can write", "1 repository is not offered", "@ada has read access to o/r"}},
+		{"new task without a GitHub login", "task_new", taskFormView{ReposErr: "Connect your GitHub account in Settings", ConnectGitHub: true},
+			[]string{"Connect your GitHub account in Settings", `<a href="/settings">Open Settings</a>`, "disabled"}},
 		{"new task security required", "task_new", taskFormView{Sandbox: true, SandboxRequired: true},
 			[]string{`<input type="checkbox" name="sandbox" checked disabled>`, "Required by the administrator"}},
 		{"new task security optional", "task_new", taskFormView{},
@@ -238,14 +243,5 @@ func TestPasswordHash(t *testing.T) {
 	}
 	if _, err := checkPassword("$2a$10$bcrypt", "x"); err == nil {
 		t.Error("an unknown format was accepted")
-	}
-}
-
-func TestSafeNext(t *testing.T) {
-	for in, want := range map[string]string{"": "/tasks", "/tasks/1": "/tasks/1", "//evil.example": "/tasks",
-		"https://evil.example": "/tasks", "/\\evil.example": "/tasks"} {
-		if got := safeNext(in); got != want {
-			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
-		}
 	}
 }

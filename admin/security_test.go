@@ -18,7 +18,8 @@ import (
 func TestSandboxSecuritySwitchWithinTheAdminDefault(t *testing.T) {
 	e := newEnv(t)
 	e.setUp(t)
-	bob, _ := e.addUser(t, "Bob", "bob@example.com", sesame.RoleUser)
+	bob, bobUser := e.addUser(t, "Bob", "bob@example.com", sesame.RoleUser)
+	e.connectGitHub(t, bobUser, "bobthebuilder", "write")
 	settings := postgres.NewSettingStore(e.db)
 	ctx := context.Background()
 

@@ -16,7 +16,6 @@ import (
 const maxPrompt = 8000 // runes, as a /sesame comment
 
 var (
-	modelPattern = regexp.MustCompile(`^[A-Za-z0-9._:/@\[\]-]{1,100}$`)
 	noncePattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
@@ -54,12 +53,19 @@ type taskFormView struct {
 	SandboxRequired bool
 	KeepAlive       bool
 	Error           string
+	// Unavailable are the repositories the App reaches that the user may not start tasks on, and why.
+	Unavailable []repoNote
+	// ConnectGitHub: the user has not connected a GitHub login, so the form links to Settings.
+	ConnectGitHub bool
+	// ByAccess: the repositories are those the user's GitHub login can write to, not all of them.
+	ByAccess bool
 }
 
 func (a *App) taskForm(w http.ResponseWriter, r *http.Request, u *sesame.User) {
 	required := a.sandboxRequired(r)
 	v := taskFormView{Agent: "claude", Sandbox: required, SandboxRequired: required, Nonce: newNonce()}
 	a.loadRepos(r, &v)
+	a.offerRepos(r.Context(), u, &v)
 	a.render(w, r, http.StatusOK, "task_new", "New task", v)
 }
 
@@ -109,22 +115,32 @@ func (a *App) createTask(w http.ResponseWriter, r *http.Request, u *sesame.User)
 			repo = &v.Repos[i]
 		}
 	}
-	switch {
+	switch modelErr := command.CheckModel(v.Model); {
 	case v.ReposErr != "":
 		v.Error = v.ReposErr
 	case repo == nil:
 		v.Error = "Choose one of the repositories the GitHub App can reach."
 	case !slices.Contains(v.Agents, v.Agent):
 		v.Error = "Choose one of the agents listed."
-	case v.Model != "" && !modelPattern.MatchString(v.Model):
-		v.Error = "A model name is up to 100 letters, digits and . _ : / @ - characters, or empty for the agent's default."
+	case modelErr != nil: // the check a /sesame comment's --model gets
+		msg := modelErr.Error()
+		v.Error = strings.ToUpper(msg[:1]) + msg[1:] + ". Leave it empty for the agent's default."
 	case v.Prompt == "":
 		v.Error = "Say what the agent should do."
 	case utf8.RuneCountInString(v.Prompt) > maxPrompt:
 		v.Error = "The prompt is too long: keep it under 8,000 characters."
 	}
+	// Never trust the form: whether u may start a task on the repository is asked of GitHub again.
+	status := http.StatusUnprocessableEntity
+	if v.Error == "" {
+		if why := a.refusal(r.Context(), u, *repo, true); why != "" {
+			a.Logger.Info("web task refused", "user_id", u.ID, "repo", repo.FullName, "reason", why)
+			v.Error, v.ConnectGitHub, status = why, u.GitHubLogin == "" && a.Permissions != nil, http.StatusForbidden
+		}
+	}
 	if v.Error != "" {
-		a.render(w, r, http.StatusUnprocessableEntity, "task_new", "New task", v)
+		a.offerRepos(r.Context(), u, &v)
+		a.render(w, r, status, "task_new", "New task", v)
 		return
 	}
 	sandbox := v.Sandbox

@@ -1,82 +1,84 @@
 package admin
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	sesame "github.com/sesame-works/sesame"
 )
 
-// Failed sign-ins are limited per email and per client address: after maxFailsPerEmail (or
-// maxFailsPerAddr) failures within throttleWindow, further attempts are refused until the window ends,
-// right password or not. The counts live in this process: each web node keeps its own.
+// Limiter counts attempts in fixed windows shared by every web node (package ratelimit keeps them
+// in Redis).
+type Limiter interface {
+	// Take counts one attempt under every key of limits (key → the most attempts a window allows) in
+	// one atomic step, so that concurrent callers on any node never share a count. It returns 0 when
+	// every count, this attempt included, is within its limit, else how long until the latest
+	// exceeded window ends. A key's window starts at its first attempt.
+	Take(ctx context.Context, window time.Duration, limits map[string]int) (time.Duration, error)
+	// GiveBack takes back one attempt counted under each key, never going below zero.
+	GiveBack(ctx context.Context, keys ...string) error
+	// Reset forgets the counts under keys.
+	Reset(ctx context.Context, keys ...string) error
+}
+
+// Sign-in attempts are limited per (email, client address) together, so that a storm of wrong
+// passwords for alice from one address slows that address down without keeping alice out from
+// another; and per address, whatever the email, so that one address cannot try many accounts.
+// Every attempt is counted before its password is checked: of many concurrent guesses exactly
+// signInPerAccount are checked. A success forgets its (email, address) count and gives its attempt
+// back to the address, so people signing in behind one address do not use up its allowance.
 const (
-	throttleWindow   = 15 * time.Minute
-	maxFailsPerEmail = 5
-	maxFailsPerAddr  = 30
+	signInWindow     = 15 * time.Minute
+	signInPerAccount = 5  // attempts per email from one address, per window
+	signInPerAddress = 30 // attempts per address, whatever the email, per window
 )
 
-type throttle struct {
-	mu    sync.Mutex
-	fails map[string]*failures
-	now   func() time.Time
+// signInKeys names an attempt's counts. The email is normalised as the user store does (case,
+// space), and hashed so that a key's size does not depend on what was typed.
+func signInKeys(email, addr string) (account, address string) {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email)) + "\x00" + addr))
+	return "account:" + hex.EncodeToString(sum[:16]), "addr:" + addr
 }
 
-type failures struct {
-	n     int
-	since time.Time
-}
-
-func newThrottle() *throttle { return &throttle{fails: map[string]*failures{}, now: time.Now} }
-
-func emailKey(email string) string { return "email:" + strings.ToLower(strings.TrimSpace(email)) }
-func addrKey(addr string) string   { return "addr:" + addr }
-
-// blocked reports whether the email or address has failed too often, and for how much longer.
-func (t *throttle) blocked(email, addr string) (bool, time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	for key, limit := range map[string]int{emailKey(email): maxFailsPerEmail, addrKey(addr): maxFailsPerAddr} {
-		f := t.fails[key]
-		if f == nil {
-			continue
-		}
-		if now.Sub(f.since) >= throttleWindow {
-			delete(t.fails, key)
-			continue
-		}
-		if f.n >= limit {
-			return true, throttleWindow - now.Sub(f.since)
-		}
+// takeSignIn counts a sign-in attempt and returns how long the client must wait before one is
+// checked again (0: check this one). Without Redis no attempt is checked: sign-in fails closed.
+func (a *App) takeSignIn(ctx context.Context, email, addr string) (time.Duration, error) {
+	account, address := signInKeys(email, addr)
+	wait, err := a.Limiter.Take(ctx, signInWindow, map[string]int{account: signInPerAccount, address: signInPerAddress})
+	if err != nil {
+		return 0, fmt.Errorf("count sign-in attempt: %w: %w", err,
+			sesame.Errorf(sesame.EUNAVAILABLE, "Signing in is unavailable for a moment (Sesame cannot reach Redis). Try again shortly."))
 	}
-	return false, 0
+	return wait, nil
 }
 
-// failed counts one failed sign-in.
-func (t *throttle) failed(email, addr string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	for _, key := range []string{emailKey(email), addrKey(addr)} {
-		f := t.fails[key]
-		if f == nil || now.Sub(f.since) >= throttleWindow {
-			f = &failures{since: now}
-			t.fails[key] = f
-		}
-		f.n++
+// signedIn forgets the (email, address) count and gives the attempt back to the address. A failure
+// here only leaves the counts a little high, so it is logged, not shown.
+func (a *App) signedIn(ctx context.Context, email, addr string) {
+	account, address := signInKeys(email, addr)
+	if err := a.Limiter.Reset(ctx, account); err != nil {
+		a.Logger.Warn("forget sign-in attempts", "err", err)
 	}
-	if len(t.fails) > 100_000 { // bound the memory an attacker can make us spend
-		for k, f := range t.fails {
-			if now.Sub(f.since) >= throttleWindow {
-				delete(t.fails, k)
-			}
-		}
+	if err := a.Limiter.GiveBack(ctx, address); err != nil {
+		a.Logger.Warn("give back sign-in attempt", "err", err)
 	}
 }
 
-// succeeded forgets the email's failures.
-func (t *throttle) succeeded(email string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.fails, emailKey(email))
+// throttled answers a sign-in that came too soon: 429, Retry-After, and the form saying how long.
+func (a *App) throttled(w http.ResponseWriter, r *http.Request, v loginView, wait time.Duration) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	mins := (secs + 59) / 60
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	unit := "minutes"
+	if mins == 1 {
+		unit = "minute"
+	}
+	v.Error = fmt.Sprintf("Too many sign-in attempts from your address. Wait %d %s, then try again.", mins, unit)
+	a.renderLogin(w, r, http.StatusTooManyRequests, v)
 }

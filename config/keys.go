@@ -12,6 +12,9 @@ const (
 	LogLevel      = "log.level"
 	LogFormat     = "log.format"
 
+	// Reverse proxies whose X-Forwarded-For the web app believes.
+	ServerTrustedProxies = "server.trustedProxies"
+
 	// GitHub App.
 	GitHubAppID          = "github.appId"
 	GitHubPrivateKey     = "github.privateKey"

@@ -50,6 +50,8 @@ var registry = []Setting{
 		Description: "Public URL of this deployment, used in links and sign-in callbacks"},
 	{Key: ServerListen, Env: "LISTEN_ADDR", Type: TypeString, Default: ":8080", Startup: true,
 		Description: "Address the HTTP server listens on"},
+	{Key: ServerTrustedProxies, Env: "TRUSTED_PROXIES", Type: TypeList, Startup: true,
+		Description: "IPs or CIDRs of the reverse proxies in front of Sesame whose X-Forwarded-For is believed: a request straight from one of them comes from the right-most address in that header that is not a listed proxy; empty believes no X-Forwarded-For"},
 	{Key: AuthSecret, Env: "BETTER_AUTH_SECRET", Type: TypeString, Secret: true, Required: true, EnvOnly: true,
 		Description: "Key that signs and encrypts sign-in sessions, at least 32 characters"},
 	{Key: EncryptionKey, Env: "ENCRYPTION_KEY", Type: TypeString, Secret: true, Required: true, EnvOnly: true,

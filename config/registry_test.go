@@ -81,6 +81,8 @@ var documented = []struct {
 	{"DATABASE_URL", "database.url", "postgres://postgres@127.0.0.1:5432/sesame?sslmode=disable"},
 	{"REDIS_URL", "redis.url", "redis://127.0.0.1:6379/0"},
 	{"LISTEN_ADDR", "server.listen", ":8080"},
+	// Named by issue 9 (sign-in limits behind a reverse proxy): off by default.
+	{"TRUSTED_PROXIES", "server.trustedProxies", ""},
 	{"LOG_LEVEL", "log.level", "info"},
 	{"LOG_FORMAT", "log.format", "text"},
 }

@@ -47,6 +47,11 @@ func (s TaskStatus) Final() bool {
 type Request struct {
 	Source     Source
 	DeliveryID string // unique per delivery: X-GitHub-Delivery, Slack trigger id, or a form nonce
+	// RequestKey names what was asked apart from how it arrived, for a request that may come again
+	// under a new delivery id: "github:comment:{installation}:{comment id}:created" for a GitHub
+	// comment, since GitHub does not sign X-GitHub-Delivery. At most one task has a given key; ""
+	// means none, and the delivery id alone deduplicates.
+	RequestKey string
 	Kind       TaskKind
 
 	Repo           string // "owner/name"
@@ -88,6 +93,13 @@ type Task struct {
 	InputTokens  int64
 	OutputTokens int64
 	CostUSD      float64
+
+	// WorkerID names the worker process holding the task's lease, until LeaseUntil; a lease that
+	// has run out means the worker died and another may resume the task. Restarts counts how often
+	// it was run again from the start after its worker died.
+	WorkerID   string
+	LeaseUntil time.Time
+	Restarts   int
 
 	// StopRequestedBy names who asked to stop the task ("" when nobody did).
 	StopRequestedBy string
@@ -140,8 +152,8 @@ type TaskEvent struct {
 
 // TaskStore keeps tasks and their events.
 type TaskStore interface {
-	// CreateTask stores a new queued task for r. When a task with the same delivery id already exists
-	// it stores nothing and returns that task with created false.
+	// CreateTask stores a new queued task for r. When a task with the same delivery id, or the same
+	// non-empty request key, already exists it stores nothing and returns that task with created false.
 	CreateTask(ctx context.Context, r Request) (t *Task, created bool, err error)
 	// Task returns the task with id, or an ENOTFOUND error.
 	Task(ctx context.Context, id string) (*Task, error)
@@ -172,6 +184,23 @@ type TaskStore interface {
 	RequestStop(ctx context.Context, id, by string) (t *Task, stopped *TaskEvent, err error)
 	// StopRequested returns those of ids whose stop was requested.
 	StopRequested(ctx context.Context, ids []string) ([]string, error)
+
+	// Claim gives worker the task's lease until lease from now, when the task has not ended and no
+	// other worker holds a live lease on it; otherwise it fails with ECONFLICT. Claiming a task that
+	// already left the queue counts a restart.
+	Claim(ctx context.Context, id, worker string, lease time.Duration) (*Task, error)
+	// RenewLeases extends worker's leases on the tasks with ids and returns those it still holds.
+	RenewLeases(ctx context.Context, worker string, ids []string, lease time.Duration) ([]string, error)
+	// ReleaseLease ends worker's lease on a task that has not ended, so another worker may resume it
+	// at once.
+	ReleaseLease(ctx context.Context, id, worker string) error
+	// OrphanedTasks returns tasks that left the queue and have not ended whose lease ran out: their
+	// worker died.
+	OrphanedTasks(ctx context.Context, limit int) ([]*Task, error)
+	// QueuedTasks returns queued tasks created before olderThan whose job was confirmed on the queue,
+	// oldest first, after the task with id after ("" from the start): the reconciler checks that
+	// their jobs are still there.
+	QueuedTasks(ctx context.Context, olderThan time.Time, after string, limit int) ([]*Task, error)
 }
 
 // TaskSubmitter turns a request into a stored, queued task. Every inbound path (GitHub, Slack, the web

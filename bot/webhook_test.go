@@ -165,8 +165,13 @@ func TestWebhookPullRequestComment(t *testing.T) {
 
 func TestWebhookAnswers(t *testing.T) {
 	h := newHarness(t, "")
-	comment := func(body string) []byte {
-		return payload(t, "issue_comment.created.with-installation.json", withBody(body))
+	commentID := 1000
+	comment := func(body string) []byte { // a new comment each time: one comment makes one task
+		commentID++
+		return payload(t, "issue_comment.created.with-installation.json", func(p map[string]any) {
+			withBody(body)(p)
+			p["comment"].(map[string]any)["id"] = commentID
+		})
 	}
 	tests := []struct {
 		name      string

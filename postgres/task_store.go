@@ -3,12 +3,10 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	sesame "github.com/sesame-works/sesame"
 )
@@ -26,62 +24,11 @@ func NewTaskStore(db *DB) *TaskStore { return &TaskStore{db: db} }
 const taskColumns = `id, delivery_id, source, kind, repo, installation_id, issue_number, is_pull_request,
 	comment_id, comment_url, requester, requester_id, instruction, agent, model, user_id, sandbox_security,
 	keep_alive, status, reason, progress_comment_id, branch, pr_number, pr_url, input_tokens, output_tokens,
-	cost_usd, stop_requested_at, stop_requested_by, enqueued_at, started_at, finished_at, created_at, updated_at`
+	cost_usd, stop_requested_at, stop_requested_by, enqueued_at, started_at, finished_at, created_at, updated_at,
+	worker_id, lease_until, restarts`
 
 // finalStatuses is the SQL list of the statuses no change can follow (sesame.TaskStatus.Final).
 const finalStatuses = `('completed', 'failed', 'stopped')`
-
-// createTaskSQL inserts the task and its first status event in one statement, so a stored task always
-// has its "queued" event and a repeated delivery inserts neither.
-const createTaskSQL = `
-WITH t AS (
-	INSERT INTO tasks (id, delivery_id, source, kind, repo, installation_id, issue_number, is_pull_request,
-		comment_id, comment_url, requester, requester_id, instruction, agent, model, user_id,
-		sandbox_security, keep_alive)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-	ON CONFLICT (delivery_id) DO NOTHING
-	RETURNING id, created_at
-), e AS (
-	INSERT INTO task_events (task_id, type, message, data, created_at)
-	SELECT id, 'status', 'queued', '{"status":"queued"}', created_at FROM t
-)
-SELECT created_at FROM t`
-
-// CreateTask stores a queued task for r, or returns the task already stored for r's delivery id.
-func (s *TaskStore) CreateTask(ctx context.Context, r sesame.Request) (*sesame.Task, bool, error) {
-	if r.DeliveryID == "" {
-		return nil, false, sesame.Errorf(sesame.EINVALID, "A request needs a delivery id.")
-	}
-	var userID *uuid.UUID // NULL for requests that did not come from a web user
-	if r.UserID != "" {
-		u, err := uuid.Parse(r.UserID)
-		if err != nil {
-			return nil, false, sesame.Errorf(sesame.EINVALID, "The request names an invalid user.")
-		}
-		userID, r.UserID = &u, u.String()
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, false, fmt.Errorf("new task id: %w", err)
-	}
-	var created time.Time
-	err = s.db.Pool.QueryRow(ctx, createTaskSQL, id, r.DeliveryID, r.Source, r.Kind, r.Repo,
-		r.InstallationID, r.IssueNumber, r.IsPullRequest, r.CommentID, r.CommentURL, r.Requester,
-		r.RequesterID, r.Instruction, r.Agent, r.Model, userID, r.SandboxSecurity, r.KeepAlive).Scan(&created)
-	var pgErr *pgconn.PgError
-	if errors.Is(err, pgx.ErrNoRows) {
-		t, err := s.taskBy(ctx, "delivery_id", r.DeliveryID)
-		return t, false, err
-	} else if errors.As(err, &pgErr) && pgErr.Code == "23503" { // foreign_key_violation: no such user
-		return nil, false, fmt.Errorf("insert task: %w (%w)", err,
-			sesame.Errorf(sesame.EINVALID, "The request names an unknown user."))
-	} else if err != nil {
-		return nil, false, wrapErr("insert task", err)
-	}
-	return &sesame.Task{
-		ID: id.String(), Request: r, Status: sesame.StatusQueued, CreatedAt: created, UpdatedAt: created,
-	}, true, nil
-}
 
 // Task returns the task with id.
 func (s *TaskStore) Task(ctx context.Context, id string) (*sesame.Task, error) {
@@ -322,12 +269,7 @@ func (s *TaskStore) RequestStop(ctx context.Context, id, by string) (*sesame.Tas
 
 // StopRequested returns those of ids whose stop was requested, in no particular order.
 func (s *TaskStore) StopRequested(ctx context.Context, ids []string) ([]string, error) {
-	valid := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if uuid.Validate(id) == nil {
-			valid = append(valid, id)
-		}
-	}
+	valid := validIDs(ids)
 	if len(valid) == 0 {
 		return nil, nil
 	}
@@ -337,26 +279,20 @@ func (s *TaskStore) StopRequested(ctx context.Context, ids []string) ([]string, 
 	if err != nil {
 		return nil, wrapErr("select stop requests", err)
 	}
-	if len(found) == 0 {
-		return nil, nil
-	}
-	out := make([]string, len(found))
-	for i, id := range found {
-		out[i] = id.String()
-	}
-	return out, nil
+	return uuidStrings(found), nil
 }
 
 func scanTask(row pgx.CollectableRow) (*sesame.Task, error) {
 	var t sesame.Task
 	var id uuid.UUID
 	var userID *uuid.UUID
-	var stopRequested, enqueued, started, finished *time.Time
+	var stopRequested, enqueued, started, finished, lease *time.Time
 	err := row.Scan(&id, &t.DeliveryID, &t.Source, &t.Kind, &t.Repo, &t.InstallationID, &t.IssueNumber,
 		&t.IsPullRequest, &t.CommentID, &t.CommentURL, &t.Requester, &t.RequesterID, &t.Instruction,
 		&t.Agent, &t.Model, &userID, &t.SandboxSecurity, &t.KeepAlive, &t.Status, &t.Reason,
 		&t.ProgressCommentID, &t.Branch, &t.PRNumber, &t.PRURL, &t.InputTokens, &t.OutputTokens, &t.CostUSD,
-		&stopRequested, &t.StopRequestedBy, &enqueued, &started, &finished, &t.CreatedAt, &t.UpdatedAt)
+		&stopRequested, &t.StopRequestedBy, &enqueued, &started, &finished, &t.CreatedAt, &t.UpdatedAt,
+		&t.WorkerID, &lease, &t.Restarts)
 	if err != nil {
 		return nil, err
 	}
@@ -368,6 +304,7 @@ func scanTask(row pgx.CollectableRow) (*sesame.Task, error) {
 	t.EnqueuedAt = timeOrZero(enqueued)
 	t.StartedAt = timeOrZero(started)
 	t.FinishedAt = timeOrZero(finished)
+	t.LeaseUntil = timeOrZero(lease)
 	return &t, nil
 }
 

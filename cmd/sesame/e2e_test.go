@@ -245,7 +245,7 @@ func TestEndToEndCommentIsAcknowledged(t *testing.T) {
 	}
 
 	// A reader is told, once, why nothing happens.
-	if code, _ := deliver(t, p, "e2e-2", commentPayload(t, "mallory", "/sesame delete everything")); code != http.StatusAccepted {
+	if code, _ := deliver(t, p, "e2e-2", newComment(t, gh, "mallory", "/sesame delete everything")); code != http.StatusAccepted {
 		t.Fatalf("webhook answered %d", code)
 	}
 	waitFor(t, "the refusal", func() bool { return len(replies(gh)) == 2 })
@@ -254,8 +254,8 @@ func TestEndToEndCommentIsAcknowledged(t *testing.T) {
 	}
 
 	// Help is answered with the usage text; a bad flag with the reason and the usage.
-	deliver(t, p, "e2e-3", commentPayload(t, "alice", "/sesame help"))
-	deliver(t, p, "e2e-4", commentPayload(t, "alice", "/sesame fix it --turbo"))
+	deliver(t, p, "e2e-3", newComment(t, gh, "alice", "/sesame help"))
+	deliver(t, p, "e2e-4", newComment(t, gh, "alice", "/sesame fix it --turbo"))
 	waitFor(t, "help and usage replies", func() bool { return len(replies(gh)) == 4 })
 	var bodies []string
 	for _, c := range replies(gh)[2:] {

@@ -16,6 +16,7 @@ import (
 	"github.com/sesame-works/sesame/events"
 	"github.com/sesame-works/sesame/mask"
 	"github.com/sesame-works/sesame/postgres"
+	"github.com/sesame-works/sesame/ratelimit"
 	"github.com/sesame-works/sesame/sealed"
 )
 
@@ -55,6 +56,9 @@ func (m *Main) openWeb(ctx context.Context, app *bot.App) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		// Headers are read before any handler can refuse them: 64 KB (not Go's 1 MB) bounds what a
+		// connection holds before the webhook's body budget applies. GitHub sends a few KB.
+		MaxHeaderBytes: 64 << 10,
 	}
 	// Event streams never end on their own: closing the hub ends them, so shutdown does not wait.
 	m.http.RegisterOnShutdown(func() { m.hub.Close() })
@@ -79,10 +83,12 @@ func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
 		Live:      m.hub,
 		Stopper:   &events.Recorder{Store: m.Tasks, Redis: m.Redis, Masker: mask.New(m.Config.Secrets()...), Logger: m.Logger},
 		Sealer:    box,
+		Limiter:   &ratelimit.Redis{Client: m.Redis, Prefix: "sesame:signin:"},
 		Logger:    m.Logger,
 	}
 	if app != nil {
-		opts.Repos, opts.GitHub = app, app
+		// Without an app only admins may start tasks from the web: no one's write access can be checked.
+		opts.Repos, opts.GitHub, opts.Permissions = app, app, &bot.GitHub{App: app}
 	}
 	return admin.New(opts)
 }

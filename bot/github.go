@@ -138,3 +138,24 @@ func (g *GitHub) CreatePullRequest(ctx context.Context, installationID int64, re
 	}
 	return created.GetNumber(), created.GetHTMLURL(), nil
 }
+
+// FindPullRequest returns the number and web URL of the pull request from head into repo, open or
+// closed, or 0 and "" when there is none. A task resumed after its worker died asks before opening one.
+func (g *GitHub) FindPullRequest(ctx context.Context, installationID int64, repo, head string) (int, string, error) {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return 0, "", err
+	}
+	pulls, _, err := g.App.Client(installationID).PullRequests.List(ctx, owner, name, &github.PullRequestListOptions{
+		Head: owner + ":" + head, State: "all", ListOptions: github.ListOptions{PerPage: 10},
+	})
+	if err != nil {
+		return 0, "", classify("list pull requests", err)
+	}
+	for _, p := range pulls {
+		if p.GetHead().GetRef() == head {
+			return p.GetNumber(), p.GetHTMLURL(), nil
+		}
+	}
+	return 0, "", nil
+}

@@ -41,6 +41,18 @@ func NewTaskRun(taskID string) (*asynq.Task, error) {
 		asynq.TaskID(taskID), asynq.MaxRetry(5), asynq.Timeout(jobTimeout), asynq.Retention(jobRetention)), nil
 }
 
+// NewTaskResume returns the job that resumes a task whose worker died, for its restart-th restart.
+// Its id differs from the first job's, which asynq may still hold as active for the dead worker, and
+// is the same for every worker that notices the loss, so the task is resumed once.
+func NewTaskResume(taskID string, restart int) (*asynq.Task, error) {
+	payload, err := json.Marshal(TaskRunPayload{TaskID: taskID})
+	if err != nil {
+		return nil, err
+	}
+	return asynq.NewTask(TypeTaskRun, payload, asynq.TaskID(fmt.Sprintf("%s:resume:%d", taskID, restart)),
+		asynq.MaxRetry(5), asynq.Timeout(jobTimeout), asynq.Retention(jobRetention)), nil
+}
+
 // HandleTaskRun adapts run to an asynq handler for TypeTaskRun jobs. When an attempt fails and no
 // retry will follow (the error is permanent, or it was the last attempt), giveUp is told, so the task
 // can be ended with its reason instead of staying unfinished. A payload that cannot be read is not

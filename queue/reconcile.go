@@ -2,51 +2,94 @@ package queue
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/hibiken/asynq"
 )
 
-// Reconciler makes sure every stored task has its job in Redis. It offers each queued task not yet
-// confirmed to the queue again: a task whose job is there already is a no-op (the task id is the job
-// id), and one whose job never arrived — Redis was down when the request came, or the process died
-// between storing and enqueueing — is enqueued now. Then it marks them all confirmed in one write.
+// OrphanInterval is how often the reconciler looks for tasks whose worker died. With a lease of 15 s
+// renewed every 5 s, a dead worker's task is found within 20 s of its last renewal.
+const OrphanInterval = 5 * time.Second
+
+// Reconciler makes sure every stored task that has not ended has a job that will carry it on:
+//
+//   - a queued task whose job never reached Redis (Redis was down when the request came, or the
+//     process died between storing and enqueueing) is enqueued, then marked confirmed;
+//   - a queued task whose confirmed job is no longer in Redis (Redis restarted empty, or lost its
+//     last writes on a failover) is enqueued again;
+//   - a task that left the queue whose worker's lease ran out (the worker was killed, ran out of
+//     memory, lost its node) gets a resume job.
+//
+// The task id is the job id (with a restart count for resumptions), so several reconcilers, or a
+// reconciler racing a request, enqueue one job.
 type Reconciler struct {
 	Submitter *Submitter
-	Interval  time.Duration // how often to look; default 10s
+	Interval  time.Duration // how often to look for unqueued and lost jobs; default 10s
 	Grace     time.Duration // leave tasks younger than this to the request storing them; default 5s
 	Logger    *slog.Logger
 }
 
-// Run looks for unqueued tasks every Interval until ctx ends.
+// Run reconciles every Interval, and looks for orphaned tasks every OrphanInterval, until ctx ends.
 func (r *Reconciler) Run(ctx context.Context) error {
 	interval := r.Interval
 	if interval <= 0 {
 		interval = 10 * time.Second
 	}
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
+	full := time.NewTicker(interval)
+	defer full.Stop()
+	orphans := time.NewTicker(min(interval, OrphanInterval))
+	defer orphans.Stop()
 	for {
 		if _, err := r.Once(ctx); err != nil && ctx.Err() == nil {
-			r.Logger.Warn("reconcile unqueued tasks", "err", err)
+			r.Logger.Warn("reconcile queued tasks", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-full.C:
+				waiting = false
+			case <-orphans.C:
+				if _, err := r.Orphans(ctx); err != nil && ctx.Err() == nil {
+					r.Logger.Warn("look for orphaned tasks", "err", err)
+				}
+			}
 		}
 	}
 }
 
-// Once confirms every queued task not yet confirmed and returns how many it confirmed. It stops at
-// the first enqueue that fails, since Redis is then most likely still down.
+// Once confirms unqueued tasks, enqueues again the queued tasks whose job Redis lost, and resumes
+// orphaned tasks. It returns how many tasks it enqueued or confirmed.
 func (r *Reconciler) Once(ctx context.Context) (int, error) {
-	grace := r.Grace
-	if grace <= 0 {
-		grace = 5 * time.Second
+	n, err := r.Unqueued(ctx)
+	if err != nil {
+		return n, err
 	}
+	lost, err := r.Lost(ctx)
+	n += lost
+	if err != nil {
+		return n, err
+	}
+	orphans, err := r.Orphans(ctx)
+	return n + orphans, err
+}
+
+func (r *Reconciler) grace() time.Duration {
+	if r.Grace <= 0 {
+		return 5 * time.Second
+	}
+	return r.Grace
+}
+
+// Unqueued confirms every queued task not yet confirmed and returns how many it confirmed. It stops at
+// the first enqueue that fails, since Redis is then most likely still down.
+func (r *Reconciler) Unqueued(ctx context.Context) (int, error) {
 	n := 0
 	for {
-		tasks, err := r.Submitter.Store.UnqueuedTasks(ctx, time.Now().Add(-grace), 500)
+		tasks, err := r.Submitter.Store.UnqueuedTasks(ctx, time.Now().Add(-r.grace()), 500)
 		if err != nil || len(tasks) == 0 {
 			return n, err
 		}
@@ -66,4 +109,65 @@ func (r *Reconciler) Once(ctx context.Context) (int, error) {
 		n += len(ids)
 		r.Logger.Debug("reconciler confirmed queued tasks", "count", len(ids))
 	}
+}
+
+// Lost enqueues again every confirmed queued task whose job Redis no longer has, and returns how
+// many. Offering the job is the question: the task id is the job id, so a job still there (pending,
+// scheduled, retrying or running) is a conflict and changes nothing.
+func (r *Reconciler) Lost(ctx context.Context) (int, error) {
+	n, after := 0, ""
+	for {
+		tasks, err := r.Submitter.Store.QueuedTasks(ctx, time.Now().Add(-r.grace()), after, 500)
+		if err != nil || len(tasks) == 0 {
+			return n, err
+		}
+		for _, t := range tasks {
+			after = t.ID
+			job, err := NewTaskRun(t.ID)
+			if err != nil {
+				return n, err
+			}
+			enqueue, cancel := context.WithTimeout(ctx, EnqueueTimeout)
+			_, err = r.Submitter.Client.EnqueueContext(enqueue, job)
+			cancel()
+			switch {
+			case errors.Is(err, asynq.ErrTaskIDConflict):
+				continue
+			case err != nil:
+				return n, fmt.Errorf("enqueue task %s again: %w", t.ID, err)
+			}
+			n++
+			r.Logger.Warn("the queue had lost a queued task's job; enqueued it again", "task_id", t.ID)
+		}
+	}
+}
+
+// Orphans gives every task whose worker's lease ran out a job that resumes it, and returns how many.
+func (r *Reconciler) Orphans(ctx context.Context) (int, error) {
+	tasks, err := r.Submitter.Store.OrphanedTasks(ctx, 500)
+	if err != nil {
+		return 0, err
+	}
+	for i, t := range tasks {
+		job, err := NewTaskResume(t.ID, t.Restarts+1)
+		if err != nil {
+			return i, err
+		}
+		enqueue, cancel := context.WithTimeout(ctx, EnqueueTimeout)
+		_, err = r.Submitter.Client.EnqueueContext(enqueue, job)
+		cancel()
+		switch {
+		case errors.Is(err, asynq.ErrTaskIDConflict):
+			continue // another reconciler got there first, or the resume job is waiting for a worker
+		case err != nil:
+			return i, fmt.Errorf("enqueue resumption of task %s: %w", t.ID, err)
+		}
+		lost := "never held"
+		if !t.LeaseUntil.IsZero() {
+			lost = time.Since(t.LeaseUntil).Round(time.Millisecond).String() + " ago"
+		}
+		r.Logger.Warn("a task's worker stopped renewing its lease; resuming the task", "task_id", t.ID,
+			"status", t.Status, "worker", t.WorkerID, "lease_expired", lost, "restart", t.Restarts+1)
+	}
+	return len(tasks), nil
 }

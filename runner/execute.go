@@ -40,6 +40,8 @@ type outcome struct {
 	model     string
 	usage     agent.Usage
 	duration  time.Duration
+	// restarts is how often the task was resumed after its worker died.
+	restarts int
 	// secured says whether the agent ran with OS-level restrictions (false before the sandbox).
 	secured    bool
 	violations *violations // what the sandbox refused; nil until the sandbox is made (the reply speaks of it then)
@@ -58,7 +60,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	if name == "" {
 		name = DefaultAgent
 	}
-	o.agent, o.model = name, t.Model
+	o.agent, o.model, o.restarts = name, t.Model, t.Restarts
 	defer func() { o.duration = time.Since(start) }()
 
 	adapter, opts, err := r.Agents.Agent(name)
@@ -67,6 +69,12 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	}
 	taskDir := filepath.Join(r.Settings.BaseDirectory, t.ID)
 	workspace := filepath.Join(taskDir, "repo")
+	if t.Restarts > 0 { // what the dead worker left: its agent's processes, its half-made workspace
+		if err := clearTaskDir(taskDir, log); err != nil {
+			log.Error("clear the task folder left by the dead worker", "err", err)
+			return failed("Sesame could not clear the task's folder left by its previous worker.")
+		}
+	}
 	if err := os.MkdirAll(taskDir, 0o700); err != nil {
 		log.Error("create task folder", "err", err)
 		return failed("Sesame could not create the task's folder.")
@@ -181,6 +189,10 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	}
 	o.pushed = true
 	o.duration = time.Since(start)
+	// Recorded before the pull request is opened: a worker dying now leaves a task that resumes from here.
+	if err := r.Store.SetResult(context.WithoutCancel(ctx), t.ID, o.result()); err != nil {
+		log.Warn("record the pushed branch", "err", err)
+	}
 	o.prNumber, o.prURL, err = r.Forge.CreatePullRequest(ctx, t.InstallationID, t.Repo, sesame.PullRequest{
 		Title: title(t.Instruction), Body: r.masker().String(prBody(t, o, r.taskURL(t.ID))), Head: o.branch, Base: repo.DefaultBranch,
 	})

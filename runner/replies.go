@@ -9,6 +9,7 @@ import (
 
 	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/command"
+	"github.com/sesame-works/sesame/internal/textsafe"
 )
 
 func progressReply(t *sesame.Task, taskURL string) string {
@@ -58,10 +59,13 @@ func resultReply(t *sesame.Task, o outcome, taskURL string) string {
 	default:
 		fmt.Fprintf(&b, "❌ **Sesame could not finish this task.** %s\n\n", o.reason)
 	}
-	if s := strings.TrimSpace(o.summary); s != "" {
+	if s := strings.TrimSpace(textsafe.StripInvisible(o.summary)); s != "" {
 		fmt.Fprintf(&b, "%s\n\n", quote(truncate(s, 4000)))
 	}
 	if note := sandboxNote(o); note != "" {
+		fmt.Fprintf(&b, "%s\n\n", note)
+	}
+	if note := restartNote(o); note != "" {
 		fmt.Fprintf(&b, "%s\n\n", note)
 	}
 	fmt.Fprintf(&b, "<sub>%s · [task log](%s)</sub>", runFacts(o), taskURL)
@@ -84,9 +88,11 @@ func sandboxNote(o outcome) string {
 }
 
 // prBody describes the pull request: what was asked, by whom, what the agent said, and what it took.
+// The instruction and the agent's summary come without invisible characters (textsafe.StripInvisible),
+// so that neither can show a reviewer other words than it holds.
 func prBody(t *sesame.Task, o outcome, taskURL string) string {
 	var b strings.Builder
-	if s := strings.TrimSpace(o.summary); s != "" {
+	if s := strings.TrimSpace(textsafe.StripInvisible(o.summary)); s != "" {
 		fmt.Fprintf(&b, "%s\n\n", truncate(s, 20000))
 	}
 	switch {
@@ -97,7 +103,7 @@ func prBody(t *sesame.Task, o outcome, taskURL string) string {
 	default:
 		fmt.Fprintf(&b, "Fixes #%d by @%s", t.IssueNumber, t.Requester)
 	}
-	fmt.Fprintf(&b, ":\n\n%s\n\n", quote(t.Instruction))
+	fmt.Fprintf(&b, ":\n\n%s\n\n", quote(textsafe.StripInvisible(t.Instruction)))
 	if note := sandboxNote(o); note != "" {
 		fmt.Fprintf(&b, "%s\n\n", note)
 	}
@@ -130,17 +136,19 @@ func commitMessage(t *sesame.Task, taskURL string) string {
 	return fmt.Sprintf("%s\n\nRequested by @%s in %s#%d.\nSesame task: %s", title(t.Instruction), t.Requester, t.Repo, t.IssueNumber, taskURL)
 }
 
-// requester names who asked for a task from the web app.
+// requester names who asked for a task from the web app (a name a user chose: without invisible characters).
 func requester(t *sesame.Task) string {
-	if r := strings.TrimSpace(t.Requester); r != "" {
+	if r := strings.TrimSpace(textsafe.StripInvisible(t.Requester)); r != "" {
 		return r
 	}
 	return "a Sesame user"
 }
 
-// title is the instruction's first line, cut to fit a commit subject or a pull request title.
+// title is the instruction's first line, cut to fit a commit subject or a pull request title, without
+// invisible characters (textsafe.StripInvisible): a bidi override must not make a title read other than
+// it says.
 func title(instruction string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(instruction), "\n")
+	line, _, _ := strings.Cut(strings.TrimSpace(textsafe.StripInvisible(instruction)), "\n")
 	line = strings.TrimSpace(line)
 	if r := []rune(line); len(r) > 72 {
 		line = strings.TrimSpace(string(r[:71])) + "…"

@@ -36,6 +36,8 @@ type Forge interface {
 	GitToken(ctx context.Context, installationID int64) (string, error)
 	// CreatePullRequest opens a pull request and returns its number and web URL.
 	CreatePullRequest(ctx context.Context, installationID int64, repo string, pr sesame.PullRequest) (int, string, error)
+	// FindPullRequest returns the pull request from the branch head of repo, or 0 and "" when none.
+	FindPullRequest(ctx context.Context, installationID int64, repo, head string) (int, string, error)
 }
 
 // Runner runs tasks.
@@ -54,6 +56,10 @@ type Runner struct {
 	Users   Users  // nil: every commit is the Sesame Agent's
 	BaseURL string // Sesame's public URL, for links to a task's page
 	Logger  *slog.Logger
+	// WorkerID names this worker in the leases it holds on tasks; "" makes one (NewWorkerID).
+	WorkerID string
+	// Lease is how long a task's lease lasts unless renewed (Heartbeat); 0 means DefaultLease.
+	Lease time.Duration
 
 	once    sync.Once
 	mu      sync.Mutex
@@ -86,6 +92,21 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 		log.Info("task already ended", "status", t.Status)
 		return r.stoppedBeforeStart(ctx, t)
 	}
+	// One worker at a time: the lease says which, and a dead worker's runs out.
+	claimed, err := r.Store.Claim(ctx, t.ID, r.workerID(), r.lease())
+	switch {
+	case sesame.ErrorCode(err) == sesame.ECONFLICT && claimed != nil && claimed.Status.Final():
+		return r.stoppedBeforeStart(ctx, claimed)
+	case sesame.ErrorCode(err) == sesame.ECONFLICT:
+		log.Info("another worker holds the task's lease", "status", t.Status)
+		return nil
+	case err != nil:
+		return fmt.Errorf("claim task %s: %w", id, err)
+	}
+	t = claimed
+	ctx, untrack := r.track(ctx, t.ID)
+	defer untrack()
+
 	if r.Forge == nil {
 		return r.end(ctx, t, sesame.StatusFailed, "No GitHub App is configured on this Sesame server (GITHUB_APP_ID).")
 	}
@@ -106,8 +127,6 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 		return r.end(ctx, t, sesame.StatusFailed, "The command could not be read: "+t.Instruction)
 	}
 
-	ctx, untrack := r.track(ctx, t.ID)
-	defer untrack()
 	if t.StopRequestedBy != "" { // asked while another attempt ran it
 		r.Stop(t.ID)
 	}
@@ -126,18 +145,18 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 		if !ok {
 			return nil
 		}
-	} else if t.Status != sesame.StatusPreparing {
-		// The process running it died mid-way: its sandbox is gone and a half-done push must not be
-		// trusted, so the task ends here rather than running the agent a second time.
-		reason := "Sesame restarted while this task was " + string(t.Status) + "; ask again to retry."
-		r.conclude(ctx, t, outcome{status: sesame.StatusFailed, reason: reason})
+	} else if r.resume(ctx, t, log) { // its worker died: claiming it counted a restart
 		return nil
 	}
 	if r.Sandbox == nil || r.Agents == nil || r.Mirrors == nil {
 		r.conclude(ctx, t, outcome{status: sesame.StatusFailed, reason: "This Sesame server cannot run agents (no sandbox or agents configured)."})
 		return nil
 	}
-	r.conclude(ctx, t, r.execute(ctx, t, log))
+	o := r.execute(ctx, t, log)
+	if o.status != sesame.StatusCompleted && interrupted(ctx) {
+		return r.interrupt(ctx, t, log)
+	}
+	r.conclude(ctx, t, o)
 	return nil
 }
 
@@ -204,6 +223,9 @@ func (r *Runner) defaults() {
 		}
 		if r.Events == nil {
 			r.Events = &events.Recorder{Store: r.Store, Masker: r.Masker, Logger: r.Logger}
+		}
+		if r.WorkerID == "" {
+			r.WorkerID = NewWorkerID()
 		}
 	})
 }

@@ -16,14 +16,18 @@ import (
 // tells a stop apart from the end of the job's context (a worker shutting down).
 var ErrStopRequested = errors.New("stop requested")
 
-// runningTask is a task this process runs, with the function that stops it.
-type runningTask struct{ cancel context.CancelCauseFunc }
+// runningTask is a task this process runs, with the function that stops it and when its lease was
+// last claimed or renewed.
+type runningTask struct {
+	cancel context.CancelCauseFunc
+	leased time.Time
+}
 
 // track registers the task with id as running here until the returned function is called, and gives
 // it a context that Stop cancels.
 func (r *Runner) track(ctx context.Context, id string) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	rt := &runningTask{cancel: cancel}
+	rt := &runningTask{cancel: cancel, leased: time.Now()}
 	r.mu.Lock()
 	if r.running == nil {
 		r.running = map[string]*runningTask{}

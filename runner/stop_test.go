@@ -78,7 +78,9 @@ func TestStopRunningTask(t *testing.T) {
 	}
 }
 
-// A worker shutting down (the job's context ends, nobody asked to stop) fails the task, as before.
+// A worker shutting down (the job's context ends, nobody asked to stop) does not end the task: its
+// agent is killed, the lease is given back and Run fails, so the job is tried again and another
+// worker resumes the task from the start.
 func TestJobShutdownIsNotAStop(t *testing.T) {
 	h := newAgentHarness(t, modeltest.Step{Hang: true})
 	h.gh.SetPermission(repo, "alice", "write")
@@ -87,14 +89,27 @@ func TestJobShutdownIsNotAStop(t *testing.T) {
 	done := h.run(t, ctx, task.ID)
 	h.waitHang(t)
 	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("Run = %v, want an error saying the task was interrupted", err)
 	}
-	if got := h.reload(t, task.ID); got.Status != sesame.StatusFailed || got.Reason != "Sesame stopped while the agent was running." {
-		t.Errorf("task %s %q, want failed by the shutdown", got.Status, got.Reason)
+	got := h.reload(t, task.ID)
+	if got.Status != sesame.StatusRunning || got.LeaseUntil.After(time.Now()) {
+		t.Errorf("task %s %q, lease until %v; want left running with its lease given back", got.Status, got.Reason, got.LeaseUntil)
 	}
 	if left := proctest.Under(h.taskBase); len(left) > 0 {
 		t.Errorf("processes left after the shutdown: %v", left)
+	}
+	if p := h.gh.Pushes(repo); len(p) != 0 {
+		t.Errorf("pushed %v after a shutdown", p)
+	}
+
+	// The next worker resumes it.
+	h.model.SetSteps(typoFix()...)
+	if err := h.runner.Run(context.Background(), task.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.reload(t, task.ID); got.Status != sesame.StatusCompleted || got.Restarts != 1 || got.PRURL == "" {
+		t.Errorf("resumed task %s %q after %d restarts, pr %q; want completed with a pull request", got.Status, got.Reason, got.Restarts, got.PRURL)
 	}
 }
 

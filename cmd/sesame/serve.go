@@ -155,7 +155,13 @@ func (m *Main) Run(ctx context.Context) error {
 		})
 	}
 	if m.worker != nil {
-		m.Logger.Info("worker started", "role", m.Role, "concurrency", m.Config.Int(config.WorkerConcurrency))
+		// What a worker that died on this host left behind goes before any new work comes.
+		if n, err := m.runner.Sweep(ctx); err != nil {
+			m.Logger.Warn("clean up task folders left behind", "err", err)
+		} else if n > 0 {
+			m.Logger.Info("cleaned up task folders left behind", "count", n)
+		}
+		m.Logger.Info("worker started", "role", m.Role, "worker_id", m.runner.WorkerID, "concurrency", m.Config.Int(config.WorkerConcurrency))
 		if err := m.worker.Start(m.handler); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
@@ -172,6 +178,9 @@ func (m *Main) Run(ctx context.Context) error {
 		})
 		// Stop requests reach the worker running the task over Redis, with a poll of the store behind it.
 		g.Go(func() error { return m.runner.WatchStops(ctx, m.Redis, 2*time.Second) })
+		// The leases of the tasks running here: a worker that dies stops renewing them, and the
+		// reconciler of any worker resumes its tasks.
+		g.Go(func() error { return m.runner.Heartbeat(ctx) })
 		rec := &queue.Reconciler{Submitter: m.Submitter, Interval: m.Config.Duration(config.QueueReconcileInterval), Logger: m.Logger}
 		g.Go(func() error { return rec.Run(ctx) })
 	}
@@ -244,10 +253,11 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 			CoAuthoredBy:    cfg.Bool(config.GitIncludeCoAuthoredBy),
 			SandboxSecurity: cfg.Bool(config.SandboxSecurityEnabled),
 		},
-		Policy:  m.sandboxPolicy(postgres.NewSettingStore(m.DB)),
-		Users:   postgres.NewUserStore(m.DB),
-		BaseURL: cfg.String(config.ServerBaseURL),
-		Logger:  m.Logger,
+		Policy:   m.sandboxPolicy(postgres.NewSettingStore(m.DB)),
+		Users:    postgres.NewUserStore(m.DB),
+		BaseURL:  cfg.String(config.ServerBaseURL),
+		Logger:   m.Logger,
+		WorkerID: runner.NewWorkerID(),
 	}
 	if app != nil {
 		r.Forge = &bot.GitHub{App: app}

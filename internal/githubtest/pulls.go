@@ -345,3 +345,46 @@ func diffStats(dir, base, head string) (commits, additions, deletions, files int
 	}
 	return commits, additions, deletions, files
 }
+
+const docsListPulls = "https://docs.github.com/rest/pulls/pulls#list-pull-requests"
+
+// handleListPulls serves GET /repos/{owner}/{repo}/pulls with GitHub's head ("user:ref-name") and
+// state (open, closed or all; open by default) filters, oldest first. This server's pull requests
+// are all open.
+func (s *Server) handleListPulls(w http.ResponseWriter, r *http.Request) {
+	fullName := r.PathValue("owner") + "/" + r.PathValue("repo")
+	if !s.authorize(w, r, fullName, "read", "pull_requests") {
+		return
+	}
+	q := r.URL.Query()
+	state := q.Get("state")
+	switch state {
+	case "":
+		state = "open"
+	case "open", "closed", "all":
+	default:
+		writeValidation(w, docsListPulls, fieldError{Resource: "PullRequest", Code: "invalid", Field: "state"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo := s.repos[repoKey(fullName)]
+	owner, _, _ := strings.Cut(repo.fullName, "/")
+	out := []pullJSON{}
+	for _, p := range repo.pulls {
+		if state == "closed" {
+			break
+		}
+		if head := q.Get("head"); head != "" {
+			user, ref, ok := strings.Cut(head, ":")
+			if !ok || !strings.EqualFold(user, owner) || ref != p.Head {
+				continue
+			}
+		}
+		if base := q.Get("base"); base != "" && base != p.Base {
+			continue
+		}
+		out = append(out, s.pullJSONLocked(s.apiBase(r), repo, p))
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -120,6 +120,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /repos/{owner}/{repo}/issues/comments/{id}/reactions", s.handleCreateReaction)
 	s.mux.HandleFunc("GET /repos/{owner}/{repo}", s.handleGetRepo)
 	s.mux.HandleFunc("POST /repos/{owner}/{repo}/pulls", s.handleCreatePull)
+	s.mux.HandleFunc("GET /repos/{owner}/{repo}/pulls", s.handleListPulls)
 	s.mux.HandleFunc("GET /{owner}/{repo}/info/refs", s.handleGit)
 	s.mux.HandleFunc("POST /{owner}/{repo}/git-upload-pack", s.handleGit)
 	s.mux.HandleFunc("POST /{owner}/{repo}/git-receive-pack", s.handleGit)

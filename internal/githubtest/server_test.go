@@ -127,7 +127,7 @@ func TestRequestsRecordNoCredentials(t *testing.T) {
 
 func TestUnknownEndpoint(t *testing.T) {
 	s := githubtest.NewServer(t)
-	for _, path := range []string{"/repos/octo/hello/pulls", "/api/v3/orgs/octo", "/nothing"} {
+	for _, path := range []string{"/repos/octo/hello/pulls/1/reviews", "/api/v3/orgs/octo", "/nothing"} {
 		resp, err := http.Get(s.URL + path)
 		if err != nil {
 			t.Fatal(err)

@@ -12,7 +12,7 @@ build: ## build bin/sesame
 bench: ## webhook ingest latency and throughput at 500 requests per second
 	scripts/test -run '^$$' -bench BenchmarkWebhookIngest -benchtime 10000x ./cmd/sesame
 
-load: ## webhook ingest driven by wrk from a separate process (scripts/load-ingest CONNECTIONS SECONDS)
+load: ## webhook ingest driven from a separate process (scripts/load-ingest CONNECTIONS SECONDS [RATE])
 	scripts/load-ingest
 
 # Go minimizes every new input it finds for up to 60 s by default, reporting 0 execs/s meanwhile: a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -135,6 +136,7 @@ func TestWebhookCreatesQueuedTask(t *testing.T) {
 		Repo: "Codertocat/Hello-World", InstallationID: 1, IssueNumber: 1, CommentID: task.CommentID,
 		CommentURL: task.CommentURL, Requester: "Codertocat", RequesterID: task.RequesterID,
 		Instruction: "fix the typo in the README", Agent: "codex", Model: "gpt-5",
+		RequestKey: fmt.Sprintf("github:comment:1:%d:created", task.CommentID),
 	}
 	if task.Request != want {
 		t.Errorf("stored request\n got %+v\nwant %+v", task.Request, want)

@@ -40,9 +40,9 @@ import (
 // Measured on the 2-core development machine while other work ran on it (load average 1.3–2.6;
 // spread of 5 runs each, same benchmark code):
 //
-//	                      rate=500 p50  p99        max       max req/s    PostgreSQL CPU/req at max
-//	one INSERT a delivery 1.3–1.6 ms    5.0–11 ms  75–120 ms 1,350–1,650  300–440 µs
-//	group commit (now)    1.4–1.6 ms    5.4–7.8 ms 18–40 ms  3,100–3,200  90–100 µs
+//	                                  rate=500: p50  p99        max        max: req/s   PostgreSQL CPU/req
+//	before: an INSERT per delivery    1.3–1.6 ms     5.0–11 ms  75–120 ms  1,350–1,650  300–440 µs
+//	now: group commit, decode, pools  1.4–1.6 ms     5.4–7.8 ms 18–40 ms   3,100–3,200  90–100 µs
 //
 // At 500/s most deliveries still commit alone: PostgreSQL's single-row commit alone (pgbench at 500
 // transactions/s) has a p99 of 2.8–3.2 ms here, most of the p99 above.

@@ -109,11 +109,21 @@ func markedProcesses(marker string) []int {
 	return pids
 }
 
-// assertNoProcesses fails the test if a process of the sandbox is still alive.
+// assertNoProcesses fails the test if a process of the sandbox is still alive. A process already
+// killed may take the kernel a moment to tear down (the sandbox's inner bwrap, in a session of its
+// own, dies with its pid namespace after the leader), so it is given up to a second to be gone.
 func (s *testSandbox) assertNoProcesses(t *testing.T) {
 	t.Helper()
-	if pids := markedProcesses(s.marker); len(pids) > 0 {
-		t.Fatalf("processes still running after Exec returned: %v", describe(pids))
+	deadline := time.Now().Add(time.Second)
+	for {
+		pids := markedProcesses(s.marker)
+		if len(pids) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes still running a second after Exec returned: %v", describe(pids))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -4,6 +4,7 @@
 package modeltest
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -47,13 +48,15 @@ type Request struct {
 	Query   string
 	Headers http.Header // X-Api-Key is "set" or "missing", Authorization (when sent) "set": never a secret
 	Body    []byte
-	Step    int // index of the script step that answered it; -1 when the script was not used
+	Step    int  // index of the script step that answered it; -1 when the script was not used
+	Retry   bool // the same conversation as the agent turn before: answered with that turn's step again
 }
 
 // Server is a scripted Anthropic Messages API on 127.0.0.1.
 //
-// Every POST /v1/messages that carries tools is an agent turn and gets the next step, in order; once
-// the script is used up it gets the final text "done". Other requests never consume a step: HEAD (the
+// Every POST /v1/messages that carries tools is an agent turn and gets the next step, in order (the
+// same conversation sent again right after a normal answer is a retry, and gets that answer again);
+// once the script is used up it gets the final text "done". Other requests never consume a step: HEAD (the
 // CLI probes the base URL) gets 200, a message request without tools (a title or summary) gets a short
 // text, /v1/messages/count_tokens gets a count, anything else a 404 in Anthropic's error JSON.
 type Server struct {
@@ -63,16 +66,18 @@ type Server struct {
 	closing chan struct{}
 	once    sync.Once
 
-	mu    sync.Mutex
-	steps []Step
-	next  int
-	reqs  []Request
+	mu       sync.Mutex
+	steps    []Step
+	next     int
+	lastTurn [sha256.Size]byte // the conversation of the last agent turn that took a step
+	lastStep int               // the step it took; -1 when none since the script was set
+	reqs     []Request
 }
 
 // NewServer starts a server that answers with steps; it is closed when the test ends.
 func NewServer(t testing.TB, steps ...Step) *Server {
 	t.Helper()
-	s := &Server{steps: steps, closing: make(chan struct{})}
+	s := &Server{steps: steps, closing: make(chan struct{}), lastStep: -1}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	t.Cleanup(s.Close)
@@ -84,7 +89,7 @@ func NewServer(t testing.TB, steps ...Step) *Server {
 func (s *Server) SetSteps(steps ...Step) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.steps, s.next = steps, 0
+	s.steps, s.next, s.lastStep = steps, 0, -1
 }
 
 // Close answers hanging requests and shuts the server down. It is safe to call twice.
@@ -105,9 +110,10 @@ func (s *Server) Requests() []Request {
 
 // messagesRequest is the part of a Messages API request body the server looks at.
 type messagesRequest struct {
-	Model  string            `json:"model"`
-	Stream bool              `json:"stream"`
-	Tools  []json.RawMessage `json:"tools"`
+	Model    string            `json:"model"`
+	Stream   bool              `json:"stream"`
+	Tools    []json.RawMessage `json:"tools"`
+	Messages json.RawMessage   `json:"messages"`
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -127,9 +133,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	step := Step{Text: "done"}
 	switch {
 	case isMessages && len(req.Tools) > 0:
+		// A client that retries a turn whose answer it did not get whole (cut short, timed out) sends
+		// the same conversation again: it gets the same step, as a model would answer the same
+		// question, and the script does not move on. A retry after an error or a hang step moves on,
+		// as scripts of transient failures expect.
+		turn := sha256.Sum256(req.Messages)
 		s.mu.Lock()
-		if s.next < len(s.steps) {
+		switch {
+		case s.lastStep >= 0 && turn == s.lastTurn && s.lastStep < len(s.steps) &&
+			s.steps[s.lastStep].Status == 0 && !s.steps[s.lastStep].Hang:
+			step, rec.Step, rec.Retry = s.steps[s.lastStep], s.lastStep, true
+		case s.next < len(s.steps):
 			step, rec.Step = s.steps[s.next], s.next
+			s.lastTurn, s.lastStep = turn, s.next
 			s.next++
 		}
 		s.mu.Unlock()

@@ -17,6 +17,9 @@ import (
 // agentBody is a request body the way Claude Code sends an agent turn: streamed, with tools.
 const agentBody = `{"model":"claude-test","stream":true,"tools":[{"name":"Write"}],"messages":[]}`
 
+// nextTurnBody is an agent turn further on in the conversation than agentBody's.
+const nextTurnBody = `{"model":"claude-test","stream":true,"tools":[{"name":"Write"}],"messages":[{"role":"user","content":"go on"}]}`
+
 // answer is what a streamed or plain answer said.
 type answer struct {
 	Status int
@@ -119,7 +122,7 @@ func TestScriptAnswersAgentTurnsInOrder(t *testing.T) {
 		want: answer{Status: 200, Body: `{"input_tokens":19}`},
 	}, {
 		name: "second agent turn: text, then Bash",
-		path: "/v1/messages?beta=true", body: agentBody,
+		path: "/v1/messages?beta=true", body: nextTurnBody,
 		want: answer{Status: 200, Events: events(2), Text: "I will run it.", Tool: "Bash", Stop: "tool_use",
 			Input: `{"command":"ls"}`},
 	}, {
@@ -168,6 +171,36 @@ func TestScriptAnswersAgentTurnsInOrder(t *testing.T) {
 	}
 	if r := reqs[0]; r.Method != "POST" || r.Path != "/v1/messages" || r.Query != "beta=true" || string(r.Body) != agentBody {
 		t.Errorf("first request = %+v", r)
+	}
+}
+
+// A client that sends the same conversation again right after an answer (it lost the answer, and
+// retries) gets the same step; the next conversation gets the next step. After an error step the
+// same conversation moves on: that is how a client recovers from a transient failure.
+func TestRetriedTurnGetsTheSameStep(t *testing.T) {
+	srv := modeltest.NewServer(t, modeltest.Bash("one"), modeltest.Step{Status: 529}, modeltest.Bash("two"), modeltest.Step{Text: "end"})
+	if got := post(t, srv.URL, "/v1/messages", agentBody); got.Input != `{"command":"one","description":"Run a command"}` {
+		t.Fatalf("first turn answered %+v", got)
+	}
+	if got := post(t, srv.URL, "/v1/messages", agentBody); got.Input != `{"command":"one","description":"Run a command"}` {
+		t.Fatalf("the retried first turn answered %+v, want the same step", got)
+	}
+	if got := post(t, srv.URL, "/v1/messages", nextTurnBody); got.Status != 529 {
+		t.Fatalf("second turn answered %+v, want the 529 step", got)
+	}
+	if got := post(t, srv.URL, "/v1/messages", nextTurnBody); got.Input != `{"command":"two","description":"Run a command"}` {
+		t.Fatalf("the second turn sent again after an error answered %+v, want the next step", got)
+	}
+	var steps []int
+	var retries []bool
+	for _, r := range srv.Requests() {
+		steps, retries = append(steps, r.Step), append(retries, r.Retry)
+	}
+	if diff := cmp.Diff([]int{0, 0, 1, 2}, steps); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]bool{false, true, false, false}, retries); diff != "" {
+		t.Errorf("retries (-want +got):\n%s", diff)
 	}
 }
 

@@ -32,25 +32,23 @@ const jobRetention = 24 * time.Hour
 
 // NewTaskRun returns the job for a task. Its asynq task id is the task id, so enqueueing it twice
 // (the request and the reconciler racing) leaves one job.
-func NewTaskRun(taskID string) (*asynq.Task, error) {
-	payload, err := json.Marshal(TaskRunPayload{TaskID: taskID})
-	if err != nil {
-		return nil, err
-	}
-	return asynq.NewTask(TypeTaskRun, payload,
-		asynq.TaskID(taskID), asynq.MaxRetry(5), asynq.Timeout(jobTimeout), asynq.Retention(jobRetention)), nil
-}
+func NewTaskRun(taskID string) (*asynq.Task, error) { return taskJob(taskID, taskID) }
 
 // NewTaskResume returns the job that resumes a task whose worker died, for its restart-th restart.
 // Its id differs from the first job's, which asynq may still hold as active for the dead worker, and
 // is the same for every worker that notices the loss, so the task is resumed once.
 func NewTaskResume(taskID string, restart int) (*asynq.Task, error) {
+	return taskJob(taskID, fmt.Sprintf("%s:resume:%d", taskID, restart))
+}
+
+// taskJob is a TypeTaskRun job for the task with taskID, under the asynq id jobID.
+func taskJob(taskID, jobID string) (*asynq.Task, error) {
 	payload, err := json.Marshal(TaskRunPayload{TaskID: taskID})
 	if err != nil {
 		return nil, err
 	}
-	return asynq.NewTask(TypeTaskRun, payload, asynq.TaskID(fmt.Sprintf("%s:resume:%d", taskID, restart)),
-		asynq.MaxRetry(5), asynq.Timeout(jobTimeout), asynq.Retention(jobRetention)), nil
+	return asynq.NewTask(TypeTaskRun, payload,
+		asynq.TaskID(jobID), asynq.MaxRetry(5), asynq.Timeout(jobTimeout), asynq.Retention(jobRetention)), nil
 }
 
 // HandleTaskRun adapts run to an asynq handler for TypeTaskRun jobs. When an attempt fails and no

@@ -2,12 +2,8 @@ package queue
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/hibiken/asynq"
 )
 
 // OrphanInterval is how often the reconciler looks for tasks whose worker died. With a lease of 15 s
@@ -127,17 +123,13 @@ func (r *Reconciler) Lost(ctx context.Context) (int, error) {
 			if err != nil {
 				return n, err
 			}
-			enqueue, cancel := context.WithTimeout(ctx, EnqueueTimeout)
-			_, err = r.Submitter.Client.EnqueueContext(enqueue, job)
-			cancel()
-			switch {
-			case errors.Is(err, asynq.ErrTaskIDConflict):
-				continue
-			case err != nil:
-				return n, fmt.Errorf("enqueue task %s again: %w", t.ID, err)
+			added, err := r.Submitter.offer(ctx, t.ID, job)
+			if err != nil {
+				return n, err
+			} else if added {
+				n++
+				r.Logger.Warn("the queue had lost a queued task's job; enqueued it again", "task_id", t.ID)
 			}
-			n++
-			r.Logger.Warn("the queue had lost a queued task's job; enqueued it again", "task_id", t.ID)
 		}
 	}
 }
@@ -153,14 +145,11 @@ func (r *Reconciler) Orphans(ctx context.Context) (int, error) {
 		if err != nil {
 			return i, err
 		}
-		enqueue, cancel := context.WithTimeout(ctx, EnqueueTimeout)
-		_, err = r.Submitter.Client.EnqueueContext(enqueue, job)
-		cancel()
-		switch {
-		case errors.Is(err, asynq.ErrTaskIDConflict):
+		added, err := r.Submitter.offer(ctx, t.ID, job)
+		if err != nil {
+			return i, err
+		} else if !added {
 			continue // another reconciler got there first, or the resume job is waiting for a worker
-		case err != nil:
-			return i, fmt.Errorf("enqueue resumption of task %s: %w", t.ID, err)
 		}
 		lost := "never held"
 		if !t.LeaseUntil.IsZero() {

@@ -70,12 +70,24 @@ func (s *Submitter) Enqueue(ctx context.Context, taskID string) error {
 	if err != nil {
 		return err
 	}
+	_, err = s.offer(ctx, taskID, job)
+	return err
+}
+
+// offer enqueues job, of the task with taskID, within EnqueueTimeout and reports whether it was
+// added: a job with its id already in Redis (pending, scheduled, retrying, running or kept after it
+// ended) is no error.
+func (s *Submitter) offer(ctx context.Context, taskID string, job *asynq.Task) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, EnqueueTimeout)
 	defer cancel()
-	if _, err := s.Client.EnqueueContext(ctx, job); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return fmt.Errorf("enqueue task %s: %w", taskID, err)
+	_, err := s.Client.EnqueueContext(ctx, job)
+	switch {
+	case errors.Is(err, asynq.ErrTaskIDConflict):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("enqueue task %s: %w", taskID, err)
 	}
-	return nil
+	return true, nil
 }
 
 // Group commit bounds.

@@ -193,8 +193,15 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	if err := r.Store.SetResult(context.WithoutCancel(ctx), t.ID, o.result()); err != nil {
 		log.Warn("record the pushed branch", "err", err)
 	}
+	return r.openPullRequest(ctx, t, o, repo.DefaultBranch, log)
+}
+
+// openPullRequest opens the pull request from o's pushed branch into base and returns o ended:
+// completed with it, or failed saying the branch was pushed.
+func (r *Runner) openPullRequest(ctx context.Context, t *sesame.Task, o outcome, base string, log *slog.Logger) outcome {
+	var err error
 	o.prNumber, o.prURL, err = r.Forge.CreatePullRequest(ctx, t.InstallationID, t.Repo, sesame.PullRequest{
-		Title: title(t.Instruction), Body: r.masker().String(prBody(t, o, r.taskURL(t.ID))), Head: o.branch, Base: repo.DefaultBranch,
+		Title: title(t.Instruction), Body: r.masker().String(prBody(t, o, r.taskURL(t.ID))), Head: o.branch, Base: base,
 	})
 	if err != nil {
 		log.Error("open pull request", "err", err)

@@ -99,14 +99,12 @@ func (r *Runner) resumeFromPush(ctx context.Context, t *sesame.Task, log *slog.L
 	}
 	r.note(ctx, t, "resumed from the push", map[string]any{"branch": o.branch, "restart": t.Restarts})
 	o.prNumber, o.prURL, err = r.Forge.FindPullRequest(ctx, t.InstallationID, t.Repo, o.branch)
-	if err == nil && o.prNumber == 0 {
-		o.prNumber, o.prURL, err = r.Forge.CreatePullRequest(ctx, t.InstallationID, t.Repo, sesame.PullRequest{
-			Title: title(t.Instruction), Body: r.masker().String(prBody(t, o, r.taskURL(t.ID))), Head: o.branch, Base: repo.DefaultBranch,
-		})
-	}
-	if err != nil {
-		log.Error("open pull request", "err", err)
+	switch {
+	case err != nil:
+		log.Error("look for the pull request", "err", err)
 		o.status, o.reason = sesame.StatusFailed, fmt.Sprintf("Sesame pushed %s but could not open the pull request.", o.branch)
+	case o.prNumber == 0:
+		o = r.openPullRequest(ctx, t, o, repo.DefaultBranch, log)
 	}
 	return o, true
 }

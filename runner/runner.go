@@ -81,29 +81,22 @@ type Settings struct {
 // a task that has ended is left alone, and a reply already posted is not posted twice. While it runs,
 // Stop can end it.
 func (r *Runner) Run(ctx context.Context, id string) error {
-	t, err := r.Store.Task(ctx, id)
-	if sesame.ErrorCode(err) == sesame.ENOTFOUND {
-		return fmt.Errorf("task %s: %w: %w", id, err, queue.ErrPermanent)
-	} else if err != nil {
-		return fmt.Errorf("load task %s: %w", id, err)
-	}
-	log := r.Logger.With("task_id", t.ID, "delivery_id", t.DeliveryID, "repo", t.Repo)
-	if t.Status.Final() {
-		log.Info("task already ended", "status", t.Status)
-		return r.stoppedBeforeStart(ctx, t)
-	}
-	// One worker at a time: the lease says which, and a dead worker's runs out.
-	claimed, err := r.Store.Claim(ctx, t.ID, r.workerID(), r.lease())
+	// One worker at a time: the lease says which, and a dead worker's runs out. Claiming reads the
+	// task too; an ended task or one another worker holds comes back with ECONFLICT.
+	t, err := r.Store.Claim(ctx, id, r.workerID(), r.lease())
 	switch {
-	case sesame.ErrorCode(err) == sesame.ECONFLICT && claimed != nil && claimed.Status.Final():
-		return r.stoppedBeforeStart(ctx, claimed)
-	case sesame.ErrorCode(err) == sesame.ECONFLICT:
-		log.Info("another worker holds the task's lease", "status", t.Status)
+	case sesame.ErrorCode(err) == sesame.ENOTFOUND:
+		return fmt.Errorf("task %s: %w: %w", id, err, queue.ErrPermanent)
+	case sesame.ErrorCode(err) == sesame.ECONFLICT && t != nil && t.Status.Final():
+		r.Logger.Info("task already ended", "task_id", t.ID, "status", t.Status)
+		return r.stoppedBeforeStart(ctx, t)
+	case sesame.ErrorCode(err) == sesame.ECONFLICT && t != nil:
+		r.Logger.Info("another worker holds the task's lease", "task_id", t.ID, "status", t.Status)
 		return nil
 	case err != nil:
 		return fmt.Errorf("claim task %s: %w", id, err)
 	}
-	t = claimed
+	log := r.Logger.With("task_id", t.ID, "delivery_id", t.DeliveryID, "repo", t.Repo)
 	ctx, untrack := r.track(ctx, t.ID)
 	defer untrack()
 

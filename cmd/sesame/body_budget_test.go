@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,24 +30,14 @@ func (j *junkBody) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// vmKiB reads a "kB" field (VmRSS, VmHWM) of /proc/<pid>/status.
+// vmKiB reads a "kB" field (VmRSS, VmHWM) of /proc/<pid>/status, failing the test when it cannot.
 func vmKiB(t *testing.T, pid int, field string) int64 {
 	t.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	n, err := procStatusKiB(pid, field)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for l := range strings.Lines(string(raw)) {
-		if v, ok := strings.CutPrefix(l, field+":"); ok {
-			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
+	return n
 }
 
 // Forty senders post 24 MB bodies with forged signatures, over and over, while real deliveries

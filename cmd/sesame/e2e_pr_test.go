@@ -18,7 +18,6 @@ import (
 	"github.com/sesame-works/sesame/internal/githubtest"
 	"github.com/sesame-works/sesame/internal/modeltest"
 	"github.com/sesame-works/sesame/internal/proctest"
-	"github.com/sesame-works/sesame/internal/sandboxtest"
 )
 
 const anthropicKey = "sk-ant-api03-e2e-test-key-0123456789"
@@ -39,20 +38,8 @@ func agentsDir(t *testing.T) string {
 // prEnv starts a worker-and-web Sesame whose agents talk to model and whose GitHub is gh.
 func prEnv(t *testing.T, gh *githubtest.Server, model *modeltest.Server, extra ...string) (*process, string, string) {
 	t.Helper()
-	taskBase := sandboxtest.TaskBase(t)
-	env := append(baseEnv(t, gh),
-		"AGENTS_DIR="+agentsDir(t),
-		"ANTHROPIC_API_KEY="+anthropicKey,
-		"ANTHROPIC_BASE_URL="+model.URL,
-		"TASK_DIR_BASE="+taskBase,
-	)
-	var dbURL string
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "DATABASE_URL="); ok {
-			dbURL = v
-		}
-	}
-	return startSesame(t, append(env, extra...)), taskBase, dbURL
+	env, taskBase := workerEnv(t, gh, model, extra...)
+	return startSesame(t, env), taskBase, envValue(env, "DATABASE_URL")
 }
 
 // fixture makes a repository with a typo, the request comment, and a maintainer.

@@ -160,7 +160,7 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 // signupOpen reads registration.allowNewUsers with the values saved by admins, which change while
 // Sesame runs (setup closes sign-ups).
 func (a *App) signupOpen(r *http.Request) bool {
-	cfg, err := a.Config.WithSaved(r.Context(), a.Settings)
+	cfg, err := a.settings(r.Context())
 	if err != nil {
 		a.Logger.Error("read saved settings", "err", err)
 		return false // closed when in doubt

@@ -48,10 +48,15 @@ type RepoPermissions interface {
 	Permission(ctx context.Context, installationID int64, repo, login string) (string, error)
 }
 
-// Options are the parts the web app works with. Every field but Repos, GitHub and Permissions is
-// required.
+// SettingsNotifier tells every node that admins saved settings, so that each reloads them.
+type SettingsNotifier interface {
+	SettingsChanged(ctx context.Context) error
+}
+
+// Options are the parts the web app works with. Every field but Repos, GitHub, Permissions, Audit,
+// Current, Notifier and Status is required.
 type Options struct {
-	Config    *config.Config // settings from env and file; admin-saved values are read from Settings
+	Config    *config.Config // settings from env and file as read at start
 	Tasks     sesame.TaskStore
 	Submitter sesame.TaskSubmitter
 	Users     sesame.UserStore
@@ -66,7 +71,16 @@ type Options struct {
 	// Permissions checks that a user may start a task on a repository (write access through their
 	// connected GitHub login). nil: only admins may start tasks from the web.
 	Permissions RepoPermissions
-	Logger      *slog.Logger
+	// Current is the settings as they are now, admin-saved values included, reloaded when they
+	// change. nil: Config, with the saved values read from Settings on every use.
+	Current *config.Live
+	// Notifier tells every node that settings were saved. nil: only Current is reloaded.
+	Notifier SettingsNotifier
+	// Audit is the audit log. nil: nothing is recorded and the audit pages say so.
+	Audit sesame.AuditStore
+	// Status reports the health of the whole deployment for /admin. nil: the page says it is unknown.
+	Status StatusSource
+	Logger *slog.Logger
 }
 
 // App is the web app.
@@ -136,6 +150,12 @@ func (a *App) routes() http.Handler {
 	mux.Handle("GET /settings", a.requireUser(a.settingsPage))
 	mux.Handle("POST /settings/github", a.requireUser(a.connectGitHub))
 	mux.Handle("POST /settings/github/delete", a.requireUser(a.disconnectGitHub))
+
+	// The admin section: only admins reach it (requireAdmin), everyone else gets 404.
+	a.statusRoutes(mux)
+	a.settingsRoutes(mux)
+	a.userRoutes(mux)
+	a.auditRoutes(mux)
 
 	mux.HandleFunc("/", a.notFound)
 

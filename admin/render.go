@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"path"
 	"strings"
 
 	sesame "github.com/sesame-works/sesame"
@@ -24,17 +25,24 @@ type pages struct {
 	event  *template.Template // one task event, for the page and for the live stream
 }
 
-// pageNames are the pages under templates/, each defining "content".
-var pageNames = []string{"setup", "login", "signup", "signup_closed", "tasks", "task_new", "task", "settings", "error"}
-
+// parsePages parses every page under templates/ (each defines "content") with the layout and the
+// shared partials; a page is named after its file, without ".html".
 func parsePages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
 	shared, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range pageNames {
-		t, err := template.Must(shared.Clone()).ParseFS(templateFS, "templates/"+name+".html")
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(path.Base(file), ".html")
+		if name == "layout" || name == "partials" {
+			continue
+		}
+		t, err := template.Must(shared.Clone()).ParseFS(templateFS, file)
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
 		}

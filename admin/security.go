@@ -22,7 +22,7 @@ const (
 // sandboxRequired reads sandbox.security.enabled with the values saved by admins: when it is true,
 // every task from the form runs with sandbox security, whatever the form says.
 func (a *App) sandboxRequired(r *http.Request) bool {
-	cfg, err := a.Config.WithSaved(r.Context(), a.Settings)
+	cfg, err := a.settings(r.Context())
 	if err != nil {
 		a.Logger.Error("read saved settings", "err", err)
 		return true // required when in doubt

@@ -55,6 +55,8 @@ func (a *App) setup(w http.ResponseWriter, r *http.Request) {
 		a.Logger.Warn("ALLOW_USER_REGISTRATION=true keeps sign-ups open after setup; unset it to close them")
 	}
 	a.Logger.Info("first admin created; sign-ups closed", "user_id", created.ID)
+	a.audit(r, created, sesame.AuditRegistered, sesame.ResourceUser, created.ID, map[string]any{"email": created.Email, "role": string(created.Role), "setup": true})
+	a.audit(r, created, sesame.AuditRegistrationChanged, sesame.ResourceSetting, config.RegistrationAllowNewUsers, map[string]any{"allowNewUsers": false, "reason": "first admin created"})
 	if err := a.signIn(r, created); err != nil {
 		a.serverError(w, r, "start session", err)
 		return
@@ -132,11 +134,13 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.Logger.Error("check password", "err", err)
 	}
 	if u == nil || !match {
+		a.audit(r, nil, sesame.AuditSignInFailed, sesame.ResourceUser, userID(u), map[string]any{"email": v.Email, "reason": "wrong email or password"})
 		v.Error = "That email and password do not match an account."
 		a.renderLogin(w, r, http.StatusUnauthorized, v)
 		return
 	}
 	if u.Banned {
+		a.audit(r, nil, sesame.AuditSignInFailed, sesame.ResourceUser, u.ID, map[string]any{"email": v.Email, "reason": "banned"})
 		v.Error = "This account is suspended. Ask an admin of this Sesame server."
 		a.renderLogin(w, r, http.StatusForbidden, v)
 		return
@@ -146,10 +150,14 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, "start session", err)
 		return
 	}
+	a.audit(r, u, sesame.AuditSignIn, sesame.ResourceUser, u.ID, map[string]any{"method": "password"})
 	http.Redirect(w, r, safeNext(v.Next), http.StatusSeeOther)
 }
 
 func (a *App) logout(w http.ResponseWriter, r *http.Request) {
+	if u := a.currentUser(r); u != nil {
+		a.audit(r, u, sesame.AuditSignOut, sesame.ResourceUser, u.ID, nil)
+	}
 	if err := a.sessions.Destroy(r.Context()); err != nil {
 		a.serverError(w, r, "end session", err)
 		return
@@ -196,6 +204,7 @@ func (a *App) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.Logger.Info("user signed up", "user_id", created.ID)
+	a.audit(r, created, sesame.AuditRegistered, sesame.ResourceUser, created.ID, map[string]any{"email": created.Email, "role": string(created.Role)})
 	if err := a.signIn(r, created); err != nil {
 		a.serverError(w, r, "start session", err)
 		return
@@ -234,4 +243,12 @@ func (a *App) readAccountForm(w http.ResponseWriter, r *http.Request, page, titl
 		return f, sesame.User{}, false
 	}
 	return f, sesame.User{Name: f.Name, Email: strings.ToLower(f.Email), PasswordHash: hash}, true
+}
+
+// userID is u's id, or "" for no user.
+func userID(u *sesame.User) string {
+	if u == nil {
+		return ""
+	}
+	return u.ID
 }

@@ -60,7 +60,7 @@ type Options struct {
 	Tasks     sesame.TaskStore
 	Submitter sesame.TaskSubmitter
 	Users     sesame.UserStore
-	Settings  sesame.SettingStore
+	Settings  sesame.SettingEditor
 	Sessions  scs.Store // where sessions live (Postgres); tokens are keyed with BETTER_AUTH_SECRET here
 	Live      Live      // live task events (Redis)
 	Stopper   Stopper

@@ -12,7 +12,7 @@ func (a *App) settings(ctx context.Context) (*config.Config, error) {
 	if a.Current != nil {
 		return a.Current.Current(), nil
 	}
-	return a.Config.WithSaved(ctx, a.Settings)
+	return a.Config.WithSaved(ctx, config.OpenSaved{Saved: a.Settings, Sealer: a.Sealer})
 }
 
 // settingsSaved makes a change saved by an admin current on this node and tells every other node.

@@ -188,6 +188,8 @@ var funcs = template.FuncMap{
 	"cost":       func(c float64) string { return fmt.Sprintf("$%.4f", c) },
 	"now":        func() time.Time { return now() },
 	"blocked":    blockedActions,
+	"list":       func(items ...string) []string { return items },
+	"hasPrefix":  strings.HasPrefix,
 }
 
 func sourceName(s sesame.Source) string {

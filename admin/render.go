@@ -57,11 +57,12 @@ func parsePages() (*pages, error) {
 
 // view is what every page template gets.
 type view struct {
-	Title string
-	User  *sesame.User
-	Flash string
-	Path  string
-	Data  any
+	Title  string
+	User   *sesame.User
+	Avatar avatar // the signed-in user's
+	Flash  string
+	Path   string
+	Data   any
 }
 
 // render executes a page into a buffer first, so a template error becomes a 500 page rather than half
@@ -73,8 +74,11 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name, t
 		return
 	}
 	v := view{Title: title, Path: r.URL.Path, Data: data}
+	gravatar := false
 	if u, ok := r.Context().Value(userKey{}).(*sesame.User); ok {
 		v.User = u
+		gravatar = a.gravatarOn(r.Context())
+		v.Avatar = avatarOf(u, gravatar)
 	}
 	if a.sessions != nil {
 		v.Flash = a.sessions.PopString(r.Context(), sessionFlash)
@@ -95,7 +99,11 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name, t
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	img := "'self' data:"
+	if gravatar {
+		img += " " + gravatarOrigin
+	}
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src "+img+"; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

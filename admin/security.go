@@ -19,15 +19,17 @@ const (
 	requestedDefault = "the server's default (requested)"
 )
 
-// sandboxRequired reads sandbox.security.enabled with the values saved by admins: when it is true,
-// every task from the form runs with sandbox security, whatever the form says.
-func (a *App) sandboxRequired(r *http.Request) bool {
+// sandboxDefaults reads the sandbox policy as admins have it now: whether sandbox security is on by
+// default (sandbox.security.enabled) and whether a task from the form must run with it (on, and
+// sandbox.security.allowDisable off).
+func (a *App) sandboxDefaults(r *http.Request) (byDefault, required bool) {
 	cfg, err := a.settings(r.Context())
 	if err != nil {
 		a.Logger.Error("read saved settings", "err", err)
-		return true // required when in doubt
+		return true, true // required when in doubt
 	}
-	return cfg.Bool(config.SandboxSecurityEnabled)
+	p := sesame.SandboxPolicy{SecurityEnabled: cfg.Bool(config.SandboxSecurityEnabled), AllowDisable: cfg.Bool(config.SandboxSecurityAllowDisable)}
+	return p.SecurityEnabled, !p.MayDisable()
 }
 
 // taskSecurity is what the task page's summary says about a task's sandbox: whether security was on

@@ -63,6 +63,11 @@ func (a *App) connectGitHub(w http.ResponseWriter, r *http.Request, u *sesame.Us
 		return
 	}
 	a.Logger.Info("GitHub token connected", "user_id", u.ID, "github_login", login)
+	action := sesame.AuditPATCreated
+	if u.GitHubLogin != "" {
+		action = sesame.AuditPATUpdated
+	}
+	a.audit(r, u, action, sesame.ResourcePAT, u.ID, map[string]any{"githubLogin": login, "last4": token[len(token)-4:]})
 	a.flash(r, "GitHub connected: your tasks' commits are now attributed to @"+login+".")
 	http.Redirect(w, r, "/settings", http.StatusSeeOther)
 }
@@ -73,6 +78,7 @@ func (a *App) disconnectGitHub(w http.ResponseWriter, r *http.Request, u *sesame
 		return
 	}
 	a.Logger.Info("GitHub token removed", "user_id", u.ID)
+	a.audit(r, u, sesame.AuditPATDeleted, sesame.ResourcePAT, u.ID, map[string]any{"githubLogin": u.GitHubLogin})
 	a.flash(r, "GitHub token removed. Commits are attributed to Sesame Agent again.")
 	http.Redirect(w, r, "/settings", http.StatusSeeOther)
 }

@@ -48,9 +48,11 @@ type taskFormView struct {
 	Model    string
 	Prompt   string
 	Sandbox  bool
-	// SandboxRequired: the admin default (sandbox.security.enabled) is on, so every task from the form runs with
-	// sandbox security and the form cannot turn it off.
+	// SandboxRequired: the admin default (sandbox.security.enabled) is on and users may not turn it off
+	// (sandbox.security.allowDisable), so every task from the form runs with sandbox security.
 	SandboxRequired bool
+	// SandboxDefault: sandbox security is on unless the user turns it off.
+	SandboxDefault bool
 	KeepAlive       bool
 	Error           string
 	// Unavailable are the repositories the App reaches that the user may not start tasks on, and why.
@@ -62,8 +64,8 @@ type taskFormView struct {
 }
 
 func (a *App) taskForm(w http.ResponseWriter, r *http.Request, u *sesame.User) {
-	required := a.sandboxRequired(r)
-	v := taskFormView{Agent: "claude", Sandbox: required, SandboxRequired: required, Nonce: newNonce()}
+	byDefault, required := a.sandboxDefaults(r)
+	v := taskFormView{Agent: "claude", Sandbox: byDefault, SandboxRequired: required, SandboxDefault: byDefault, Nonce: newNonce()}
 	a.loadRepos(r, &v)
 	a.offerRepos(r.Context(), u, &v)
 	a.render(w, r, http.StatusOK, "task_new", "New task", v)
@@ -104,8 +106,9 @@ func (a *App) createTask(w http.ResponseWriter, r *http.Request, u *sesame.User)
 	if !noncePattern.MatchString(v.Nonce) {
 		v.Nonce = newNonce()
 	}
-	// The switch works only within the admin default: when that is on, security is on whatever was posted.
-	if v.SandboxRequired = a.sandboxRequired(r); v.SandboxRequired {
+	// The switch works only within the admin's policy: when security is required it is on whatever was
+	// posted. The worker applies the policy again when the task starts.
+	if v.SandboxDefault, v.SandboxRequired = a.sandboxDefaults(r); v.SandboxRequired {
 		v.Sandbox = true
 	}
 	a.loadRepos(r, &v)
@@ -164,6 +167,8 @@ func (a *App) createTask(w http.ResponseWriter, r *http.Request, u *sesame.User)
 	}
 	if created {
 		a.Logger.Info("task submitted from the web", "task_id", t.ID, "user_id", u.ID, "repo", t.Repo)
+		a.audit(r, u, sesame.AuditTaskCreated, sesame.ResourceTask, t.ID, map[string]any{"source": string(sesame.SourceWeb), "repo": t.Repo,
+			"agent": v.Agent, "model": v.Model, "sandboxSecurity": sandbox, "keepAlive": v.KeepAlive})
 	}
 	http.Redirect(w, r, "/tasks/"+t.ID, http.StatusSeeOther)
 }

@@ -83,3 +83,15 @@ func (c *Config) entry(key string) entry {
 	}
 	return e
 }
+
+// Text returns key's value as text, normalized as Validate returns it, whatever its type. It
+// panics on an unknown key.
+func (c *Config) Text(key string) string {
+	return c.entry(key).value
+}
+
+// Origin returns what set key: the environment variable, the config file's path, "admin settings",
+// or "" for the default. It panics on an unknown key.
+func (c *Config) Origin(key string) string {
+	return c.entry(key).origin
+}

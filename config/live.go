@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 )
@@ -29,14 +30,20 @@ func NewLive(base *Config, saved Saved) *Live {
 // Current returns the settings as last loaded. It never blocks.
 func (l *Live) Current() *Config { return l.cur.Load() }
 
-// Reload reads what admins saved and makes it current. On error the current settings stay.
+// Reload reads what admins saved and makes it current. When the saved values cannot be read the
+// current settings stay; a saved secret that no longer opens (ErrSealed) is left out and reported,
+// and the rest is applied.
 func (l *Live) Reload(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c, err := l.base.WithSaved(ctx, l.saved)
-	if err != nil {
-		return err
+	saved, err := l.saved.Settings(ctx)
+	if saved == nil {
+		return fmt.Errorf("saved settings: %w", err)
+	}
+	c, werr := l.base.WithAdmin(MapLayer(saved))
+	if werr != nil {
+		return werr
 	}
 	l.cur.Store(c)
-	return nil
+	return err
 }

@@ -17,24 +17,45 @@ const (
 // Setting describes one setting. The registry holds one per key; read it with
 // Settings or Lookup.
 type Setting struct {
-	Key         string   // path in the config file, e.g. "registration.allowNewUsers"
-	Env         string   // environment variable that sets and locks it
-	Aliases     []string // other environment variables read, in order, when Env is not set
-	Type        Type     // how the value is parsed
-	Default     string   // value when no layer sets it
-	Secret      bool     // masked by Describe and listed by Secrets
-	Required    bool     // checked by Config.CheckRequired
-	EnvOnly     bool     // only from the environment: never from the file or the admin layer
-	Startup     bool     // needed before the database is reachable: never from the admin layer
-	Choices     []string // the only values accepted, when not empty
-	Description string   // one line for the admin page and config.yaml.example
+	Key      string   // path in the config file, e.g. "registration.allowNewUsers"
+	Env      string   // environment variable that sets and locks it
+	Aliases  []string // other environment variables read, in order, when Env is not set
+	Type     Type     // how the value is parsed
+	Default  string   // value when no layer sets it
+	Secret   bool     // masked by Describe and listed by Secrets
+	Required bool     // checked by Config.CheckRequired
+	EnvOnly  bool     // only from the environment: never from the file or the admin layer
+	Startup  bool     // needed before the database is reachable: never from the admin layer
+	Choices  []string // the only values accepted, when not empty
+	Format   Format   // what a string or list value must look like besides its type
+	// Restart says that a value saved in the admin settings applies only after a restart: the part
+	// it configures is built when Sesame starts. Startup settings cannot be saved there at all.
+	Restart bool
+	// NotYet says, for a setting that nothing uses yet, what is missing; "" when the setting works.
+	NotYet      string
+	Description string // one line for the admin page and config.yaml.example
 }
+
+// Format is what a value must look like besides its type.
+type Format string
+
+// Formats.
+const (
+	FormatAny       Format = ""
+	FormatURL       Format = "url"       // an http or https URL, or empty
+	FormatHosts     Format = "hosts"     // a list of names, *.names or IP addresses
+	FormatEndpoints Format = "endpoints" // FormatHosts, or host:port (an exact endpoint)
+	FormatPort      Format = "port"      // 1 to 65535
+)
 
 // FromFile reports whether the config file may set s.
 func (s Setting) FromFile() bool { return !s.EnvOnly }
 
 // FromAdmin reports whether a value saved in the admin UI may set s.
 func (s Setting) FromAdmin() bool { return !s.EnvOnly && !s.Startup }
+
+// Live reports whether a value saved in the admin UI applies without a restart.
+func (s Setting) Live() bool { return s.FromAdmin() && !s.Restart }
 
 // EnvNames returns Env followed by Aliases: the variables read, in order.
 func (s Setting) EnvNames() []string {
@@ -71,22 +92,32 @@ var registry = []Setting{
 
 	// GitHub App.
 	{Key: GitHubAppID, Env: "GITHUB_APP_ID", Type: TypeInt, Default: "0",
+		Restart:     true,
 		Description: "Numeric ID of the GitHub App; 0 means no app is configured"},
 	{Key: GitHubPrivateKey, Env: "GITHUB_APP_PRIVATE_KEY", Type: TypeString, Secret: true,
+		Restart:     true,
 		Description: "Private key of the GitHub App as PEM text"},
 	{Key: GitHubPrivateKeyPath, Env: "GITHUB_APP_PRIVATE_KEY_PATH", Type: TypeString,
+		Restart:     true,
 		Description: "File holding the GitHub App private key, read when the PEM text is not set"},
 	{Key: GitHubWebhookSecret, Env: "GITHUB_WEBHOOK_SECRET", Type: TypeString, Secret: true,
+		Restart:     true,
 		Description: "Secret that GitHub signs webhook deliveries with"},
 	{Key: GitHubAPIURL, Env: "GITHUB_API_URL", Type: TypeString, Default: "https://api.github.com/",
+		Restart:     true,
+		Format:      FormatURL,
 		Description: "GitHub REST API root; change it for GitHub Enterprise Server"},
 
 	// Model for utility tasks.
 	{Key: AIAPIKey, Env: "AI_API_KEY", Aliases: []string{"OPENAI_API_KEY"}, Type: TypeString, Secret: true,
+		NotYet:      "No utility task uses a model yet: branch names, commit messages and titles are made without one",
 		Description: "API key of the model that names branches, commits and task titles"},
 	{Key: AIBaseURL, Env: "AI_BASE_URL", Type: TypeString, Default: "https://api.openai.com/v1",
+		NotYet:      "No utility task uses a model yet: branch names, commit messages and titles are made without one",
+		Format:      FormatURL,
 		Description: "Base URL of the OpenAI-compatible API used for those utility tasks"},
 	{Key: AIModel, Env: "AI_MODEL", Type: TypeString, Default: "gpt-4o-mini",
+		NotYet:      "No utility task uses a model yet: branch names, commit messages and titles are made without one",
 		Description: "Model name used for those utility tasks"},
 
 	// Shared agent credentials, used when a user has none of their own.
@@ -95,31 +126,42 @@ var registry = []Setting{
 	{Key: AgentsAnthropicAPIKey, Env: "ANTHROPIC_API_KEY", Type: TypeString, Secret: true,
 		Description: "Shared Anthropic API key for Claude Code"},
 	{Key: AgentsAnthropicBaseURL, Env: "ANTHROPIC_BASE_URL", Type: TypeString,
+		Format:      FormatURL,
 		Description: "Other Anthropic API endpoint for Claude Code; empty means Anthropic's own"},
 	{Key: AgentsClaudeCodeOAuthToken, Env: "CLAUDE_CODE_OAUTH_TOKEN", Type: TypeString, Secret: true,
 		Description: "Shared Claude subscription OAuth token for Claude Code"},
 	{Key: AgentsOpenAIAPIKey, Env: "OPENAI_API_KEY", Type: TypeString, Secret: true,
+		NotYet:      "Sesame cannot run Codex yet",
 		Description: "Shared OpenAI API key for Codex"},
 	{Key: AgentsGeminiAPIKey, Env: "GEMINI_API_KEY", Type: TypeString, Secret: true,
+		NotYet:      "Sesame cannot run Gemini CLI yet",
 		Description: "Shared Google API key for Gemini CLI"},
 	{Key: AgentsCopilotGitHubToken, Env: "COPILOT_GITHUB_TOKEN", Aliases: []string{"GH_TOKEN", "GITHUB_TOKEN"},
 		Type: TypeString, Secret: true,
+		NotYet:      "Sesame cannot run Copilot CLI yet",
 		Description: "Shared GitHub token for Copilot CLI"},
 
 	// Sandboxes and tasks.
 	{Key: SandboxProvider, Env: "SANDBOX_PROVIDER", Type: TypeString, Default: "local",
 		Choices:     []string{"local", "docker"},
+		Restart:     true,
 		Description: "Where tasks run: local (processes on this host) or docker (containers)"},
 	{Key: SandboxDockerImage, Env: "DOCKER_SANDBOX_IMAGE", Type: TypeString,
 		Default:     "ghcr.io/jakejarvis/sesame-sandbox:latest",
+		NotYet:      "The docker provider is not available yet",
 		Description: "Container image for the docker provider"},
 	{Key: SandboxSecurityEnabled, Env: "SANDBOX_SECURITY_ENABLED", Type: TypeBool, Default: "true",
-		Description: "Run every task's agent with OS-level restrictions (Landlock, seccomp, network only through the allowlist proxy); when off, users may turn them on per task"},
+		Description: "Run tasks' agents with OS-level restrictions (Landlock, seccomp, network only through the allowlist proxy) unless the task turns them off, which only sandbox.security.allowDisable permits; when off, users may turn them on per task"},
+	{Key: SandboxSecurityAllowDisable, Env: "SANDBOX_SECURITY_ALLOW_DISABLE", Type: TypeBool, Default: "false",
+		Description: "Let users turn sandbox security off for one task when it is on by default"},
 	{Key: SandboxAllowedDomains, Env: "SANDBOX_ALLOWED_DOMAINS", Type: TypeList,
-		Description: "Domains every secured task may reach besides its agent's API (example.com exactly, *.example.com for its subdomains)"},
+		Format:      FormatEndpoints,
+		Description: "Domains every secured task may reach besides its agent's API (example.com exactly, *.example.com for its subdomains, host:port for exactly that endpoint even on a private address)"},
 	{Key: SandboxDeniedDomains, Env: "SANDBOX_DENIED_DOMAINS", Type: TypeList,
+		Format:      FormatHosts,
 		Description: "Domains no secured task may reach, even when an agent or the allowed list names them"},
 	{Key: TasksBaseDirectory, Env: "TASK_DIR_BASE", Type: TypeString, Default: "/tmp/sesame",
+		Restart:     true,
 		Description: "Directory under which each task gets its own workspace"},
 	{Key: TasksMaxDuration, Env: "TASK_MAX_DURATION", Type: TypeDuration, Default: "30m",
 		Description: "Longest a task may run before it is stopped"},
@@ -138,44 +180,67 @@ var registry = []Setting{
 	{Key: RegistrationAllowNewUsers, Env: "ALLOW_USER_REGISTRATION", Type: TypeBool, Default: "true",
 		Description: "Let new people create accounts; turned off once the first admin exists"},
 	{Key: RegistrationRequireEmailVerification, Env: "REQUIRE_EMAIL_VERIFICATION", Type: TypeBool, Default: "false",
+		NotYet:      "Sesame sends no email yet, so new accounts are not asked to confirm their address",
 		Description: "Make new users confirm their email address (needs SMTP)"},
 	{Key: OIDCEnabled, Env: "OIDC_ENABLED", Type: TypeBool, Default: "false",
+		NotYet:      "Sign-in through an OIDC provider is not available yet",
 		Description: "Offer sign-in through an OpenID Connect provider"},
 	{Key: OIDCProviderID, Env: "OIDC_PROVIDER_ID", Type: TypeString, Default: "oidc",
+		NotYet:      "Sign-in through an OIDC provider is not available yet",
 		Description: "Identifier of the OIDC provider, part of its callback URL"},
 	{Key: OIDCProviderName, Env: "OIDC_PROVIDER_NAME", Type: TypeString, Default: "SSO",
+		NotYet:      "Sign-in through an OIDC provider is not available yet",
 		Description: "Provider name shown on the sign-in button"},
 	{Key: OIDCClientID, Env: "OIDC_CLIENT_ID", Type: TypeString,
+		NotYet:      "Sign-in through an OIDC provider is not available yet",
 		Description: "OAuth client ID registered at the provider"},
 	{Key: OIDCClientSecret, Env: "OIDC_CLIENT_SECRET", Type: TypeString, Secret: true,
+		NotYet:      "Sign-in through an OIDC provider is not available yet",
 		Description: "OAuth client secret registered at the provider"},
 	{Key: OIDCIssuer, Env: "OIDC_ISSUER", Type: TypeString,
+		NotYet:      "Sign-in through an OIDC provider is not available yet",
+		Format:      FormatURL,
 		Description: "Issuer URL; the endpoints are discovered from it"},
 	{Key: OIDCAuthorizationURL, Env: "OIDC_AUTHORIZATION_URL", Type: TypeString,
+		NotYet:      "Sign-in through an OIDC provider is not available yet",
+		Format:      FormatURL,
 		Description: "Authorization endpoint, for a provider without discovery"},
 	{Key: OIDCTokenURL, Env: "OIDC_TOKEN_URL", Type: TypeString,
+		NotYet:      "Sign-in through an OIDC provider is not available yet",
+		Format:      FormatURL,
 		Description: "Token endpoint, for a provider without discovery"},
 	{Key: OIDCUserInfoURL, Env: "OIDC_USERINFO_URL", Type: TypeString,
+		NotYet:      "Sign-in through an OIDC provider is not available yet",
+		Format:      FormatURL,
 		Description: "Userinfo endpoint, for a provider without discovery"},
 	{Key: OIDCScopes, Env: "OIDC_SCOPES", Type: TypeList, Default: "openid,profile,email",
+		NotYet:      "Sign-in through an OIDC provider is not available yet",
 		Description: "Scopes requested from the provider"},
 	{Key: OIDCAllowSignUp, Env: "OIDC_ALLOW_SIGNUP", Type: TypeBool, Default: "true",
+		NotYet:      "Sign-in through an OIDC provider is not available yet",
 		Description: "Create an account at the first OIDC sign-in of someone unknown"},
 	{Key: GravatarEnabled, Env: "GRAVATAR_ENABLED", Type: TypeBool, Default: "true",
 		Description: "Show Gravatar pictures for users without an avatar of their own"},
 
 	// Mail.
 	{Key: SMTPHost, Env: "SMTP_HOST", Type: TypeString,
+		NotYet:      "Sesame sends no email yet",
 		Description: "Mail server for verification and password-reset messages"},
 	{Key: SMTPPort, Env: "SMTP_PORT", Type: TypeInt, Default: "587",
+		NotYet:      "Sesame sends no email yet",
+		Format:      FormatPort,
 		Description: "Mail server port"},
 	{Key: SMTPSecure, Env: "SMTP_SECURE", Type: TypeBool, Default: "false",
+		NotYet:      "Sesame sends no email yet",
 		Description: "Talk to the mail server over TLS"},
 	{Key: SMTPUser, Env: "SMTP_USER", Type: TypeString,
+		NotYet:      "Sesame sends no email yet",
 		Description: "User name for the mail server"},
 	{Key: SMTPPass, Env: "SMTP_PASS", Type: TypeString, Secret: true,
+		NotYet:      "Sesame sends no email yet",
 		Description: "Password for the mail server"},
 	{Key: SMTPFrom, Env: "SMTP_FROM", Type: TypeString,
+		NotYet:      "Sesame sends no email yet",
 		Description: "Sender of outgoing mail, e.g. Sesame <noreply@example.com>"},
 
 	// Audit log.

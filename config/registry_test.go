@@ -68,6 +68,8 @@ var documented = []struct {
 	{"COPILOT_GITHUB_TOKEN", "agents.copilotGithubToken", ""},
 	// Sandbox security, audit, git, avatars.
 	{"SANDBOX_SECURITY_ENABLED", "sandbox.security.enabled", "true"},
+	// Whether users may turn security off for a task (the seed's /admin/sandbox toggle).
+	{"SANDBOX_SECURITY_ALLOW_DISABLE", "sandbox.security.allowDisable", undocumented},
 	{"ENABLE_AUDIT_LOG", "audit.enabled", "true"},
 	{"AUDIT_RETENTION_DAYS", "audit.retentionDays", "90"},
 	{"GIT_INCLUDE_CO_AUTHORED_BY", "git.includeCoAuthoredBy", "true"},
@@ -253,7 +255,10 @@ func sampleValue(s Setting) string {
 	case TypeDuration:
 		return "1h"
 	case TypeList:
-		return "a,b"
+		return "a.example,b.example"
+	}
+	if s.Format == FormatURL {
+		return "https://sample.example/" + s.Env
 	}
 	return "sample-" + s.Env
 }

@@ -31,6 +31,18 @@ func expected(s Setting) string {
 // accessors read: booleans as "true"/"false", integers in decimal, lists
 // trimmed and joined with commas.
 func normalize(s Setting, raw string) (string, error) {
+	v, err := normalizeType(s, raw)
+	if err != nil {
+		return "", err
+	}
+	if err := checkFormat(s, v); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// normalizeType is normalize without the Format check.
+func normalizeType(s Setting, raw string) (string, error) {
 	bad := func() (string, error) {
 		return "", fmt.Errorf("expected %s, got %q", expected(s), raw)
 	}
@@ -67,6 +79,10 @@ func normalize(s Setting, raw string) (string, error) {
 		return raw, nil
 	}
 }
+
+// SplitList splits a comma-separated list as list settings read it: items trimmed, empty ones
+// dropped.
+func SplitList(raw string) []string { return splitList(raw) }
 
 // splitList splits a comma-separated list, trimming items and dropping empty ones.
 func splitList(raw string) []string {

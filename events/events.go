@@ -25,6 +25,7 @@ type Recorder struct {
 	Redis  redis.UniversalClient // nil: stored only
 	Masker *mask.Masker
 	Logger *slog.Logger
+	Audit  sesame.AuditLog // nil: status changes are not audited
 
 	locks [64]sync.Mutex // striped by task id
 }
@@ -57,12 +58,36 @@ func (r *Recorder) Add(ctx context.Context, e sesame.TaskEvent) (sesame.TaskEven
 // SetStatus moves the task to status (reason masked) and publishes the change.
 func (r *Recorder) SetStatus(ctx context.Context, taskID string, status sesame.TaskStatus, reason string) error {
 	defer r.lock(taskID)()
-	e, err := r.Store.SetStatus(ctx, taskID, status, r.Masker.String(reason))
+	reason = r.Masker.String(reason)
+	e, err := r.Store.SetStatus(ctx, taskID, status, reason)
 	if err != nil {
 		return err
 	}
 	r.publish(ctx, e)
+	r.audit(ctx, taskID, status, reason)
 	return nil
+}
+
+// statusActions are the status changes the audit log records.
+var statusActions = map[sesame.TaskStatus]sesame.AuditAction{
+	sesame.StatusPreparing: sesame.AuditTaskStarted,
+	sesame.StatusCompleted: sesame.AuditTaskCompleted,
+	sesame.StatusFailed:    sesame.AuditTaskFailed,
+	sesame.StatusStopped:   sesame.AuditTaskStopped,
+}
+
+// audit records a task's start and end in the audit log, as the system's doing.
+func (r *Recorder) audit(ctx context.Context, taskID string, status sesame.TaskStatus, reason string) {
+	action, ok := statusActions[status]
+	if r.Audit == nil || !ok {
+		return
+	}
+	var payload map[string]any
+	if reason != "" {
+		payload = map[string]any{"reason": reason}
+	}
+	r.Audit.Record(ctx, sesame.AuditEvent{ActorID: sesame.ActorSystem, Action: action,
+		ResourceType: sesame.ResourceTask, ResourceID: taskID, Payload: payload})
 }
 
 func (r *Recorder) publish(ctx context.Context, e sesame.TaskEvent) {

@@ -21,6 +21,9 @@ func (r *Recorder) RequestStop(ctx context.Context, taskID, by string) (*sesame.
 		r.publish(ctx, *stopped)
 	}
 	unlock()
+	if err == nil && stopped != nil {
+		r.audit(ctx, taskID, sesame.StatusStopped, stopped.Message)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ type SettingStore struct {
 	db *DB
 }
 
-var _ sesame.SettingStore = (*SettingStore)(nil)
+var _ sesame.SettingEditor = (*SettingStore)(nil)
 
 // NewSettingStore returns a store of settings in db.
 func NewSettingStore(db *DB) *SettingStore { return &SettingStore{db: db} }
@@ -44,4 +44,24 @@ func (s *SettingStore) SaveSetting(ctx context.Context, key, value, by string) e
 	}
 	_, err := s.db.Pool.Exec(ctx, saveSettingSQL, key, value, by)
 	return wrapErr("save setting", err)
+}
+
+// ApplySettings saves set and removes unset, by whom, in one transaction.
+func (s *SettingStore) ApplySettings(ctx context.Context, set map[string]string, unset []string, by string) error {
+	for key := range set {
+		if key == "" {
+			return sesame.Errorf(sesame.EINVALID, "A setting needs a key.")
+		}
+	}
+	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for key, value := range set {
+			b.Queue(saveSettingSQL, key, value, by)
+		}
+		if len(unset) > 0 {
+			b.Queue(`DELETE FROM settings WHERE key = ANY($1)`, unset)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return wrapErr("apply settings", err)
 }

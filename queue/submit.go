@@ -24,6 +24,9 @@ type Submitter struct {
 	Store  sesame.TaskStore
 	Client *asynq.Client
 	Logger *slog.Logger
+	// Audit records the tasks created from GitHub and Slack (the web app records its own, with the
+	// browser's address). nil: none.
+	Audit sesame.AuditLog
 
 	group groupCommit
 }
@@ -48,6 +51,11 @@ func (s *Submitter) Submit(ctx context.Context, r sesame.Request) (*sesame.Task,
 	t, created, err := s.create(ctx, r)
 	if err != nil || !created {
 		return t, created, err
+	}
+	if s.Audit != nil && r.Source != sesame.SourceWeb {
+		s.Audit.Record(ctx, sesame.AuditEvent{ActorID: sesame.ActorSystem, Action: sesame.AuditTaskCreated,
+			ResourceType: sesame.ResourceTask, ResourceID: t.ID,
+			Payload: map[string]any{"source": string(r.Source), "repo": r.Repo, "requester": r.Requester, "kind": string(r.Kind)}})
 	}
 	if err := s.Enqueue(ctx, t.ID); err != nil {
 		s.Logger.Warn("task stored but not enqueued; the reconciler will retry",

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/agent"
@@ -25,9 +26,9 @@ const maxLine = 1 << 20
 
 // runAgent runs argv in sb, turning each line of its stream into task events as it comes. It returns
 // the agent's result, and an error saying in words why the run failed: context.DeadlineExceeded when
-// the task's maximum duration ran out.
-func (r *Runner) runAgent(ctx context.Context, t *sesame.Task, adapter agent.Adapter, sb sandbox.Sandbox, argv []string, log *slog.Logger) (agent.Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.Settings.MaxDuration)
+// limit (the task's maximum duration) ran out.
+func (r *Runner) runAgent(ctx context.Context, t *sesame.Task, adapter agent.Adapter, sb sandbox.Sandbox, argv []string, limit time.Duration, log *slog.Logger) (agent.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	parser := adapter.NewParser()
 	stdout := &lineWriter{max: maxLine, fn: func(line []byte, dropped int) {

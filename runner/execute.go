@@ -67,7 +67,8 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	if err != nil {
 		return failed("%s", sesame.ErrorMessage(err))
 	}
-	taskDir := filepath.Join(r.Settings.BaseDirectory, t.ID)
+	set := r.taskSettings()
+	taskDir := filepath.Join(set.BaseDirectory, t.ID)
 	workspace := filepath.Join(taskDir, "repo")
 	if t.Restarts > 0 { // what the dead worker left: its agent's processes, its half-made workspace
 		if err := clearTaskDir(taskDir, log); err != nil {
@@ -124,13 +125,14 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	}
 	o.secured = policy.Secured(t.SandboxSecurity)
 	refused := newViolations(r, t)
+	hosts, endpoints := policy.Domains()
 	spec := sandbox.Spec{TaskID: t.ID, TaskDir: taskDir, Workspace: workspace, Env: env,
 		ReadOnly: []string{filepath.Join(mirror, "objects")},
 		Policy: sandbox.Policy{
 			Enabled:        o.secured,
-			AllowedDomains: append(adapter.Domains(opts), policy.AllowedDomains...),
+			AllowedDomains: append(adapter.Domains(opts), hosts...),
 			DeniedDomains:  policy.DeniedDomains,
-			Endpoints:      adapter.Endpoints(opts),
+			Endpoints:      append(adapter.Endpoints(opts), endpoints...),
 		},
 		OnViolation: refused.add,
 	}
@@ -148,11 +150,11 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	if err := r.setStatus(ctx, t, sesame.StatusRunning, ""); err != nil {
 		return failed("Sesame could not record the task's progress.")
 	}
-	res, err := r.runAgent(ctx, t, adapter, sb, argv, log)
+	res, err := r.runAgent(ctx, t, adapter, sb, argv, set.MaxDuration, log)
 	o.summary, o.usage = res.Summary, res.Usage
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		o.status, o.reason = sesame.StatusFailed, fmt.Sprintf("The agent ran longer than the task's limit of %s and was stopped.", r.Settings.MaxDuration)
+		o.status, o.reason = sesame.StatusFailed, fmt.Sprintf("The agent ran longer than the task's limit of %s and was stopped.", set.MaxDuration)
 		return o
 	case ctx.Err() != nil:
 		o.status, o.reason = sesame.StatusFailed, "Sesame stopped while the agent was running."
@@ -163,7 +165,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	}
 
 	// The result: commit, push, open the pull request.
-	hash, changed, err := gitops.Commit(workspace, mirror, r.signature(ctx, t, log), commitMessage(t, r.taskURL(t.ID)), r.Settings.CoAuthoredBy)
+	hash, changed, err := gitops.Commit(workspace, mirror, r.signature(ctx, t, log), commitMessage(t, r.taskURL(t.ID)), set.CoAuthoredBy)
 	if err != nil {
 		log.Error("commit", "err", err)
 		o.status, o.reason = sesame.StatusFailed, "Sesame could not commit the agent's changes."
@@ -217,7 +219,7 @@ func (r *Runner) sandboxPolicy(ctx context.Context) (sesame.SandboxPolicy, error
 	if r.Policy != nil {
 		return r.Policy(ctx)
 	}
-	return sesame.SandboxPolicy{SecurityEnabled: r.Settings.SandboxSecurity}, nil
+	return sesame.SandboxPolicy{SecurityEnabled: r.taskSettings().SandboxSecurity}, nil
 }
 
 // recordSandbox records how the agent's sandbox was set up: which provider, whether OS-level

@@ -50,6 +50,9 @@ type Runner struct {
 	Agents   Agents
 	Masker   *mask.Masker
 	Settings Settings
+	// Live returns the task settings as admins have them now, read at the start of each task; nil
+	// means Settings. BaseDirectory and KeepWorkspace always come from Settings: they are fixed at start.
+	Live func() Settings
 	// Policy returns the admin's sandbox policy as it is when a task starts (saved settings over
 	// the config); nil means Settings.SandboxSecurity with no global domain lists.
 	Policy  func(ctx context.Context) (sesame.SandboxPolicy, error)
@@ -75,6 +78,16 @@ type Settings struct {
 	// SandboxSecurity is sandbox.security.enabled when Policy is nil: on, every task runs with the
 	// sandbox's OS-level restrictions; off, only tasks that ask for them.
 	SandboxSecurity bool
+}
+
+// taskSettings returns the settings a task starting now runs with.
+func (r *Runner) taskSettings() Settings {
+	if r.Live == nil {
+		return r.Settings
+	}
+	s := r.Live()
+	s.BaseDirectory, s.KeepWorkspace = r.Settings.BaseDirectory, r.Settings.KeepWorkspace
+	return s
 }
 
 // Run carries the task with id as far as it can go. It is safe to run again after a crash or a retry:

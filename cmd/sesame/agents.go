@@ -11,7 +11,7 @@ import (
 
 // agentCatalog finds agent adapters and gives each run this server's executable path and credentials.
 type agentCatalog struct {
-	cfg *config.Config
+	cfg func() *config.Config // the settings as they are now: admins change shared credentials
 }
 
 var _ runner.Agents = agentCatalog{}
@@ -31,13 +31,14 @@ func (c agentCatalog) Agent(name string) (agent.Adapter, agent.Options, error) {
 	if !ok {
 		return nil, agent.Options{}, sesame.Errorf(sesame.EINVALID, "Sesame cannot run the agent %q yet.", name)
 	}
+	cfg := c.cfg()
 	opts := agent.Options{Credentials: map[string]string{}}
 	for env, key := range credentialSettings {
-		if v := c.cfg.String(key); v != "" {
+		if v := cfg.String(key); v != "" {
 			opts.Credentials[env] = v
 		}
 	}
-	if dir := c.cfg.String(config.AgentsInstallDir); dir != "" {
+	if dir := cfg.String(config.AgentsInstallDir); dir != "" {
 		opts.Executable = filepath.Join(dir, a.Name(), "node_modules", ".bin", a.Name())
 	}
 	return a, opts, nil

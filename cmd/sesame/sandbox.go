@@ -47,18 +47,14 @@ func serverPaths(cfg *config.Config) []string {
 	return out
 }
 
-// sandboxPolicy reads the admin's sandbox policy as it is now: the settings admins saved (shared by
-// every node) over the environment, the config file and the defaults.
-func (m *Main) sandboxPolicy(settings config.Saved) func(context.Context) (sesame.SandboxPolicy, error) {
-	return func(ctx context.Context) (sesame.SandboxPolicy, error) {
-		cfg, err := m.Config.WithSaved(ctx, settings)
-		if err != nil {
-			return sesame.SandboxPolicy{}, err
-		}
-		return sesame.SandboxPolicy{
-			SecurityEnabled: cfg.Bool(config.SandboxSecurityEnabled),
-			AllowedDomains:  cfg.List(config.SandboxAllowedDomains),
-			DeniedDomains:   cfg.List(config.SandboxDeniedDomains),
-		}, nil
-	}
+// sandboxPolicy is the admin's sandbox policy as it is now: the settings admins saved (shared by
+// every node, reloaded when they change) over the environment, the config file and the defaults.
+func (m *Main) sandboxPolicy(context.Context) (sesame.SandboxPolicy, error) {
+	cfg := m.Live.Current()
+	return sesame.SandboxPolicy{
+		SecurityEnabled: cfg.Bool(config.SandboxSecurityEnabled),
+		AllowDisable:    cfg.Bool(config.SandboxSecurityAllowDisable),
+		AllowedDomains:  cfg.List(config.SandboxAllowedDomains),
+		DeniedDomains:   cfg.List(config.SandboxDeniedDomains),
+	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -46,7 +47,8 @@ func TestServerPaths(t *testing.T) {
 }
 
 // The runner's sandbox policy is read at each task from what admins saved (shared by every node),
-// over the config; an environment variable locks its setting.
+// over the config; an environment variable locks its setting. A save on another node reaches this
+// one through Redis well before the periodic reload.
 func TestSandboxPolicyFollowsSavedSettings(t *testing.T) {
 	env := map[string]string{
 		"BETTER_AUTH_SECRET":     "policy-auth-secret-0123456789abcdefghijklmnop",
@@ -60,10 +62,9 @@ func TestSandboxPolicyFollowsSavedSettings(t *testing.T) {
 	}
 	m := startMain(t, RoleWeb, env)
 	settings := postgres.NewSettingStore(m.DB)
-	policy := m.sandboxPolicy(settings)
 	ctx := context.Background()
 
-	got, err := policy(ctx)
+	got, err := m.sandboxPolicy(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,21 +73,35 @@ func TestSandboxPolicyFollowsSavedSettings(t *testing.T) {
 		t.Errorf("default policy (-want +got):\n%s", diff)
 	}
 	for k, v := range map[string]string{
-		config.SandboxSecurityEnabled: "false",
-		config.SandboxAllowedDomains:  "docs.example.com,*.cdn.example.com",
-		config.SandboxDeniedDomains:   "nothing.example", // locked by the environment
+		config.SandboxSecurityEnabled:      "false",
+		config.SandboxSecurityAllowDisable: "true",
+		config.SandboxAllowedDomains:       "docs.example.com,*.cdn.example.com,db.internal:5432",
+		config.SandboxDeniedDomains:        "nothing.example", // locked by the environment
 	} {
 		if err := settings.SaveSetting(ctx, k, v, "admin"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, err = policy(ctx)
-	if err != nil {
+	// Another node saved them and says so.
+	start := time.Now()
+	if err := (settingsNotifier{rdb: m.Redis}).SettingsChanged(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want = sesame.SandboxPolicy{SecurityEnabled: false, AllowedDomains: []string{"docs.example.com", "*.cdn.example.com"},
-		DeniedDomains: []string{"evil.example"}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("policy after the admin saved settings (-want +got):\n%s", diff)
+	want = sesame.SandboxPolicy{SecurityEnabled: false, AllowDisable: true,
+		AllowedDomains: []string{"docs.example.com", "*.cdn.example.com", "db.internal:5432"},
+		DeniedDomains:  []string{"evil.example"}}
+	for {
+		got, err = m.sandboxPolicy(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cmp.Equal(want, got) {
+			break
+		}
+		if time.Since(start) > settingsReloadEvery/2 {
+			t.Fatalf("policy %s after the admin saved settings and told every node (-want +got):\n%s", time.Since(start), cmp.Diff(want, got))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
+	t.Logf("applied %s after the change was published", time.Since(start).Round(time.Millisecond))
 }

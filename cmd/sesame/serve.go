@@ -26,6 +26,7 @@ import (
 	"github.com/sesame-works/sesame/queue"
 	"github.com/sesame-works/sesame/runner"
 	"github.com/sesame-works/sesame/sandbox"
+	"github.com/sesame-works/sesame/sealed"
 )
 
 // Roles of a serve process.
@@ -51,6 +52,12 @@ type Main struct {
 
 	Tasks     *postgres.TaskStore
 	Submitter *queue.Submitter
+	// Live is the settings as they are now: Config under the values admins saved, reloaded when
+	// any node saves (syncSettings).
+	Live   *config.Live
+	Sealer *sealed.Box // ENCRYPTION_KEY: users' tokens and secret settings at rest
+
+	maskers []*mask.Masker // fed every secret of the settings at each reload
 
 	mirrors  *gitops.Cache
 	runner   *runner.Runner
@@ -87,6 +94,13 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("%w\n(is PostgreSQL running, and does DATABASE_URL name an existing database?)", err)
 	}
 	m.Tasks = postgres.NewTaskStore(m.DB)
+	if m.Sealer, err = sealed.New(cfg.String(config.EncryptionKey)); err != nil {
+		return fmt.Errorf("ENCRYPTION_KEY: %w", err)
+	}
+	m.Live = config.NewLive(cfg, config.OpenSaved{Saved: postgres.NewSettingStore(m.DB), Sealer: m.Sealer})
+	if err := m.Live.Reload(ctx); err != nil {
+		m.Logger.Error("saved settings; starting without the ones that could not be read", "err", err)
+	}
 
 	opt, err := redis.ParseURL(cfg.String(config.RedisURL))
 	if err != nil {
@@ -139,6 +153,8 @@ func (m *Main) Addr() string {
 // Run serves until ctx ends or a part fails, then shuts down gracefully.
 func (m *Main) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
+	// Settings saved by an admin on any node apply here within seconds.
+	g.Go(func() error { return m.syncSettings(ctx) })
 	if m.http != nil {
 		m.Logger.Info("web server listening", "addr", m.Addr(), "role", m.Role)
 		g.Go(func() error {
@@ -216,7 +232,8 @@ var _ runner.Forge = (*bot.GitHub)(nil)
 // secret this server knows.
 func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 	cfg := m.Config
-	masker := mask.New(cfg.Secrets()...)
+	masker := mask.New(m.Live.Current().Secrets()...)
+	m.maskers = append(m.maskers, masker)
 	if key, err := cfg.GitHubPrivateKey(); err == nil {
 		masker.Add(string(key))
 	}
@@ -245,7 +262,7 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 		Events:  &events.Recorder{Store: m.Tasks, Redis: m.Redis, Masker: masker, Logger: m.Logger},
 		Sandbox: provider,
 		Mirrors: m.mirrors,
-		Agents:  agentCatalog{cfg: cfg},
+		Agents:  agentCatalog{cfg: m.Live.Current},
 		Masker:  masker,
 		Settings: runner.Settings{
 			BaseDirectory:   base,
@@ -253,7 +270,15 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 			CoAuthoredBy:    cfg.Bool(config.GitIncludeCoAuthoredBy),
 			SandboxSecurity: cfg.Bool(config.SandboxSecurityEnabled),
 		},
-		Policy:   m.sandboxPolicy(postgres.NewSettingStore(m.DB)),
+		Live: func() runner.Settings {
+			now := m.Live.Current()
+			return runner.Settings{
+				MaxDuration:     now.Duration(config.TasksMaxDuration),
+				CoAuthoredBy:    now.Bool(config.GitIncludeCoAuthoredBy),
+				SandboxSecurity: now.Bool(config.SandboxSecurityEnabled),
+			}
+		},
+		Policy:   m.sandboxPolicy,
 		Users:    postgres.NewUserStore(m.DB),
 		BaseURL:  cfg.String(config.ServerBaseURL),
 		Logger:   m.Logger,

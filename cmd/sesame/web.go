@@ -17,7 +17,6 @@ import (
 	"github.com/sesame-works/sesame/mask"
 	"github.com/sesame-works/sesame/postgres"
 	"github.com/sesame-works/sesame/ratelimit"
-	"github.com/sesame-works/sesame/sealed"
 )
 
 // openWeb builds the HTTP side: gin receives GitHub's webhooks and answers health checks; every other
@@ -67,12 +66,10 @@ func (m *Main) openWeb(ctx context.Context, app *bot.App) error {
 
 // newWebApp wires the web app to its stores, the live event hub and GitHub.
 func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
-	box, err := sealed.New(m.Config.String(config.EncryptionKey))
-	if err != nil {
-		return nil, fmt.Errorf("ENCRYPTION_KEY: %w", err)
-	}
 	m.sessions = pgxstore.New(m.DB.Pool)
 	m.hub = events.NewHub(m.Redis, m.Logger)
+	stopMasker := mask.New(m.Live.Current().Secrets()...)
+	m.maskers = append(m.maskers, stopMasker)
 	opts := admin.Options{
 		Config:    m.Config,
 		Tasks:     m.Tasks,
@@ -81,8 +78,10 @@ func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
 		Settings:  postgres.NewSettingStore(m.DB),
 		Sessions:  m.sessions,
 		Live:      m.hub,
-		Stopper:   &events.Recorder{Store: m.Tasks, Redis: m.Redis, Masker: mask.New(m.Config.Secrets()...), Logger: m.Logger},
-		Sealer:    box,
+		Stopper:   &events.Recorder{Store: m.Tasks, Redis: m.Redis, Masker: stopMasker, Logger: m.Logger},
+		Sealer:    m.Sealer,
+		Current:   m.Live,
+		Notifier:  settingsNotifier{rdb: m.Redis},
 		Limiter:   &ratelimit.Redis{Client: m.Redis, Prefix: "sesame:signin:"},
 		Logger:    m.Logger,
 	}

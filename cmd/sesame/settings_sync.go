@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sesame-works/sesame/config"
+)
+
+// settingsChannel carries a message each time an admin saves settings on any node.
+const settingsChannel = "sesame:settings:changed"
+
+// settingsReloadEvery is how often a node reloads saved settings even when no message came: a
+// message missed while Redis was away delays a change by this much at most.
+const settingsReloadEvery = 10 * time.Second
+
+// settingsNotifier tells every node that settings were saved (admin.SettingsNotifier).
+type settingsNotifier struct{ rdb redis.UniversalClient }
+
+func (n settingsNotifier) SettingsChanged(ctx context.Context) error {
+	return n.rdb.Publish(ctx, settingsChannel, "reload").Err()
+}
+
+// reloadSettings reloads the saved settings, then feeds every secret they hold to the maskers, so
+// that a key an admin just saved is scrubbed from task logs like one from the environment.
+func (m *Main) reloadSettings(ctx context.Context) {
+	err := m.Live.Reload(ctx)
+	if err != nil {
+		if errors.Is(err, config.ErrSealed) {
+			m.Logger.Error("saved settings", "err", err)
+		} else {
+			m.Logger.Warn("reload saved settings; keeping the ones loaded before", "err", err)
+		}
+	}
+	secrets := m.Live.Current().Secrets()
+	for _, mk := range m.maskers {
+		mk.Add(secrets...)
+	}
+}
+
+// syncSettings reloads the saved settings whenever any node says they changed, and every
+// settingsReloadEvery besides, until ctx ends.
+func (m *Main) syncSettings(ctx context.Context) error {
+	sub := m.Redis.Subscribe(ctx, settingsChannel)
+	defer sub.Close()
+	changes := sub.Channel()
+	tick := time.NewTicker(settingsReloadEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changes:
+			m.reloadSettings(ctx)
+		case <-tick.C:
+			m.reloadSettings(ctx)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -86,6 +87,7 @@ func startSesame(t testing.TB, env []string, args ...string) *process {
 		t.Fatal(err)
 	}
 	p := &process{cmd: cmd, done: make(chan error, 1)}
+	worker := slices.Contains(args, "worker")
 	listening := make(chan string, 1)
 	go func() {
 		addrRE := regexp.MustCompile(`msg="web server listening" addr=(\S+)`)
@@ -98,6 +100,8 @@ func startSesame(t testing.TB, env []string, args ...string) *process {
 			p.mu.Unlock()
 			if m := addrRE.FindStringSubmatch(line); m != nil {
 				listening <- m[1]
+			} else if worker && strings.Contains(line, `msg="worker started"`) {
+				listening <- "" // a worker serves no HTTP
 			}
 		}
 		p.done <- cmd.Wait()
@@ -121,9 +125,9 @@ func startSesame(t testing.TB, env []string, args ...string) *process {
 	select {
 	case p.addr = <-listening:
 	case err := <-p.done:
-		t.Fatalf("sesame exited before listening: %v\n%s", err, p.Logs())
+		t.Fatalf("sesame exited before it was ready: %v\n%s", err, p.Logs())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("sesame did not listen within 30 s\n%s", p.Logs())
+		t.Fatalf("sesame was not ready within 30 s\n%s", p.Logs())
 	}
 	return p
 }

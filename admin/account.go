@@ -157,6 +157,12 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 	if u := a.currentUser(r); u != nil {
 		a.audit(r, u, sesame.AuditSignOut, sesame.ResourceUser, u.ID, nil)
+		// A session ended by signing out is not reported as expired later.
+		if token := a.sessions.Token(r.Context()); token != "" {
+			if err := a.Users.ForgetSession(r.Context(), a.storeKey(token)); err != nil {
+				a.Logger.Warn("forget session", "user_id", u.ID, "err", err)
+			}
+		}
 	}
 	if err := a.sessions.Destroy(r.Context()); err != nil {
 		a.serverError(w, r, "end session", err)

@@ -2,9 +2,11 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -58,12 +60,28 @@ func (a *App) requireUser(h func(http.ResponseWriter, *http.Request, *sesame.Use
 	})
 }
 
-// signIn starts a new session for u (a new token, so a token planted before sign-in is worthless).
+// signIn starts a new session for u (a new token, so a token planted before sign-in is worthless),
+// tracks it as u's, so that banning or deleting u ends it at once, records u's last sign-in, and
+// audits the session's creation.
 func (a *App) signIn(r *http.Request, u *sesame.User) error {
-	if err := a.sessions.RenewToken(r.Context()); err != nil {
+	ctx := r.Context()
+	if err := a.sessions.RenewToken(ctx); err != nil {
 		return err
 	}
-	a.sessions.Put(r.Context(), sessionUserKey, u.ID)
+	started := time.Now() // just after the session's deadline was set: the tracked one is no earlier
+	a.sessions.Put(ctx, sessionUserKey, u.ID)
+	// Stored now rather than with the response, so that the session is in the store before it is
+	// tracked: the sweeper never takes it for a session that ended.
+	token, _, err := a.sessions.Commit(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := a.Users.RecordSignIn(ctx, sesame.UserSession{Token: a.storeKey(token), UserID: u.ID,
+		CreatedAt: started, ExpiresAt: started.Add(a.sessions.Lifetime)})
+	if err != nil {
+		return fmt.Errorf("record sign-in: %w", err)
+	}
+	a.audit(r, u, sesame.AuditSessionCreated, sesame.ResourceSession, s.ID, map[string]any{"user_id": u.ID})
 	return nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+
+	sesame "github.com/sesame-works/sesame"
 )
 
 const (
@@ -32,6 +34,38 @@ func newSessionManager(store scs.Store, secret []byte, secure bool) *scs.Session
 	m.Cookie.Secure = secure
 	m.Cookie.Path = "/"
 	return m
+}
+
+// sweepBatch is how many ended sessions SweepSessions forgets per statement.
+const sweepBatch = 500
+
+// SweepSessions audits every tracked session that ended since the last sweep (expired, signed out,
+// ended by a ban, or gone from the session store in any other way) as sesame.AuditSessionExpired, by
+// the system, and forgets it. It returns how many it found. Call it every few minutes on any node:
+// sweeps running at once on several nodes share the work and never audit a session twice.
+func (a *App) SweepSessions(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		ended, err := a.Users.EndExpiredSessions(ctx, sweepBatch)
+		for _, s := range ended {
+			if a.Audit != nil {
+				a.Audit.Record(ctx, sesame.AuditEvent{ActorID: sesame.ActorSystem, Action: sesame.AuditSessionExpired,
+					ResourceType: sesame.ResourceSession, ResourceID: s.ID, Payload: map[string]any{"user_id": s.UserID}})
+			}
+		}
+		n += len(ended)
+		if err != nil || len(ended) < sweepBatch {
+			return n, err
+		}
+	}
+}
+
+// storeKey is the key under which the session with token is kept in the session store.
+func (a *App) storeKey(token string) string {
+	if k, ok := a.sessions.Store.(keyedStore); ok {
+		return k.mac(token)
+	}
+	return token
 }
 
 // keyedStore stores each session under an HMAC-SHA256 of its token, keyed with BETTER_AUTH_SECRET.

@@ -161,11 +161,6 @@ func (s *UserStore) userBy(ctx context.Context, where string, arg any) (*sesame.
 	return u, nil
 }
 
-// SetBanned bans or unbans a user.
-func (s *UserStore) SetBanned(ctx context.Context, id string, banned bool) error {
-	return s.update(ctx, "set banned", `banned = $2`, id, banned)
-}
-
 // SetGitHubToken stores the user's sealed GitHub token, replacing any other.
 func (s *UserStore) SetGitHubToken(ctx context.Context, userID string, tok sesame.GitHubToken) error {
 	if len(tok.Sealed) == 0 || tok.Login == "" {
@@ -248,11 +243,15 @@ func errUserNotFound() error { return sesame.Errorf(sesame.ENOTFOUND, "User not 
 func scanUser(row pgx.CollectableRow) (*sesame.User, error) {
 	var u sesame.User
 	var id uuid.UUID
-	err := row.Scan(&id, &u.Email, &u.Name, &u.Role, &u.Banned, &u.PasswordHash, &u.GitHubLogin,
-		&u.GitHubTokenLast4, &u.CreatedAt)
-	if err != nil {
+	if err := row.Scan(userFields(&u, &id)...); err != nil {
 		return nil, err
 	}
 	u.ID = id.String()
 	return &u, nil
+}
+
+// userFields are where the columns of userColumns are scanned to; the id goes to id.
+func userFields(u *sesame.User, id *uuid.UUID) []any {
+	return []any{id, &u.Email, &u.Name, &u.Role, &u.Banned, &u.PasswordHash, &u.GitHubLogin,
+		&u.GitHubTokenLast4, &u.CreatedAt}
 }

@@ -51,6 +51,7 @@ func (a *App) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.set.Store(true)
+	a.settingsSaved(r.Context()) // sign-ups closed: on every node now
 	if a.Config.Locked(config.RegistrationAllowNewUsers) && a.Config.Bool(config.RegistrationAllowNewUsers) {
 		a.Logger.Warn("ALLOW_USER_REGISTRATION=true keeps sign-ups open after setup; unset it to close them")
 	}

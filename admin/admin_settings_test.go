@@ -211,3 +211,16 @@ func TestAdminSectionIsForAdminsOnly(t *testing.T) {
 		t.Errorf("saved settings after refused posts: %v", savedSettings(t, e))
 	}
 }
+
+// Setup closes sign-ups at once on a node that keeps its settings loaded (Options.Current).
+func TestSetupClosesSignupsOnALiveNode(t *testing.T) {
+	e, live := liveEnv(t)
+	e.setUp(t)
+	if live.Current().Bool(config.RegistrationAllowNewUsers) {
+		t.Error("after setup this node still has sign-ups open")
+	}
+	c := e.client(t)
+	if r := c.get("/signup"); !strings.Contains(r.body, "Sign-ups are closed") {
+		t.Errorf("sign-up page after setup: %d %s", r.status, snippet(r.body))
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sesame-works/sesame/bot"
+	"github.com/sesame-works/sesame/cluster"
 	"github.com/sesame-works/sesame/config"
 	"github.com/sesame-works/sesame/events"
 	"github.com/sesame-works/sesame/gitops"
@@ -67,6 +68,7 @@ type Main struct {
 	http     *http.Server
 	worker   *asynq.Server
 	handler  *asynq.ServeMux
+	node     *cluster.Self // this process in the node registry (the admin's status page)
 }
 
 // Open loads the settings, connects to Postgres and Redis, migrates the database and builds the parts
@@ -200,6 +202,9 @@ func (m *Main) Run(ctx context.Context) error {
 		rec := &queue.Reconciler{Submitter: m.Submitter, Interval: m.Config.Duration(config.QueueReconcileInterval), Logger: m.Logger}
 		g.Go(func() error { return rec.Run(ctx) })
 	}
+	// Every node lists itself for the admin's status page while it runs, and leaves the list at shutdown.
+	m.node = m.newNode()
+	g.Go(func() error { return m.node.Run(ctx) })
 	return g.Wait()
 }
 

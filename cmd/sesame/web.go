@@ -83,6 +83,7 @@ func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
 		Current:   m.Live,
 		Notifier:  settingsNotifier{rdb: m.Redis},
 		Limiter:   &ratelimit.Redis{Client: m.Redis, Prefix: "sesame:signin:"},
+		Status:    m.statusSource(),
 		Logger:    m.Logger,
 	}
 	if app != nil {

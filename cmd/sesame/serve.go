@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sesame-works/sesame/admin"
 	"github.com/sesame-works/sesame/bot"
 	"github.com/sesame-works/sesame/cluster"
 	"github.com/sesame-works/sesame/config"
@@ -69,6 +70,7 @@ type Main struct {
 	worker   *asynq.Server
 	handler  *asynq.ServeMux
 	node     *cluster.Self // this process in the node registry (the admin's status page)
+	web      *admin.App    // the web app, for its periodic session sweep
 }
 
 // Open loads the settings, connects to Postgres and Redis, migrates the database and builds the parts
@@ -165,6 +167,7 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 			return nil
 		})
+		g.Go(func() error { return m.sweepSessions(ctx) })
 		g.Go(func() error {
 			<-ctx.Done()
 			shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)

@@ -39,6 +39,7 @@ func (m *Main) openWeb(ctx context.Context, app *bot.App) error {
 	if err != nil {
 		return err
 	}
+	m.web = web
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/", engine)
 	mux.Handle("/healthz", engine)

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"context"
+	"time"
+)
+
+// sessionSweepEvery is how often a web node records the sessions that ended (expired, or ended by
+// a ban) in the audit log.
+const sessionSweepEvery = 5 * time.Minute
+
+// sweepSessions runs the web app's session sweep now and every sessionSweepEvery until ctx ends.
+func (m *Main) sweepSessions(ctx context.Context) error {
+	tick := time.NewTicker(sessionSweepEvery)
+	defer tick.Stop()
+	for {
+		if n, err := m.web.SweepSessions(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("record ended sessions", "recorded", n, "err", err)
+		} else if n > 0 {
+			m.Logger.Debug("ended sessions recorded", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}

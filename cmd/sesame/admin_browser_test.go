@@ -85,3 +85,94 @@ func TestBrowserAdminSettingReachesWorker(t *testing.T) {
 		t.Errorf("the worker still added the trailer after the admin turned it off:\n%s", msg)
 	}
 }
+
+// TestBrowserAdminUsers: the admin re-opens sign-ups, Bob signs up in his own browser, the admin
+// bans him while his session is open and he is signed out at his next request; the only admin
+// cannot demote themselves; Bob never reaches anything under /admin.
+func TestBrowserAdminUsers(t *testing.T) {
+	model := modeltest.NewServer(t)
+	base, _, _, _, _ := adminEnv(t, model)
+	admin := browser(t)
+	setUpInBrowser(t, admin, base)
+
+	run(t, admin, "re-open sign-ups", 20*time.Second,
+		chromedp.Navigate(base+"/admin/users"),
+		chromedp.Click(`form[action="/admin/users/signups"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.flash`, chromedp.ByQuery),
+	)
+	bob := browser(t)
+	var bobHome string
+	run(t, bob, "Bob signs up", 20*time.Second,
+		chromedp.Navigate(base+"/signup"),
+		chromedp.WaitVisible(`form[action="/signup"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=name]`, "Bob", chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=email]`, "bob@example.com", chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=password]`, "correct horse battery", chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=password_confirm]`, "correct horse battery", chromedp.ByQuery),
+		chromedp.Click(`form[action="/signup"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`a.button[href="/tasks/new"]`, chromedp.ByQuery),
+		chromedp.Location(&bobHome),
+	)
+	for _, path := range []string{"/admin", "/admin/settings", "/admin/users", "/admin/sandbox", "/admin/audit"} {
+		var h1 string
+		run(t, bob, "Bob opens "+path, 10*time.Second, chromedp.Navigate(base+path), chromedp.WaitVisible(`h1`, chromedp.ByQuery), text(`h1`, &h1))
+		if h1 != "Not Found" {
+			t.Errorf("Bob at %s sees %q; want the page that does not exist", path, h1)
+		}
+	}
+
+	// The only admin sees no way to demote themselves.
+	var notice string
+	var demote int
+	run(t, admin, "the only admin opens their own page", 20*time.Second,
+		chromedp.Navigate(base+"/admin/users?q=ada"),
+		chromedp.Click(`table a[href^="/admin/users/"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#actions`, chromedp.ByQuery),
+		text(`#actions .notice`, &notice),
+		chromedp.Evaluate(`document.querySelectorAll('#actions form[action$="/role"], #actions form[action$="/ban"], #actions form[action$="/delete"]').length`, &demote),
+	)
+	if !strings.Contains(notice, "only admin") || demote != 0 {
+		t.Errorf("own page of the only admin: notice %q, %d forms to demote, ban or delete", notice, demote)
+	}
+	// A crafted demotion is refused too.
+	var status int
+	run(t, admin, "post a demotion of themselves by hand", 10*time.Second,
+		chromedp.Evaluate(`fetch(location.pathname + "/role", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"},
+			body: "role=user&confirm=yes"}).then(r => r.status)`, &status, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+			return p.WithAwaitPromise(true)
+		}),
+	)
+	if status != http.StatusConflict {
+		t.Errorf("crafted self-demotion of the last admin answered %d", status)
+	}
+	var role string
+	run(t, admin, "still an admin", 10*time.Second, chromedp.Navigate(base+"/admin/users?q=ada"), chromedp.WaitVisible(`h1`, chromedp.ByQuery), text(`table`, &role))
+	if !strings.Contains(role, "admin") {
+		t.Errorf("users table after the refused demotion: %q", role)
+	}
+
+	// Ban Bob while his session is open.
+	var flash string
+	run(t, admin, "ban Bob", 20*time.Second,
+		chromedp.Navigate(base+"/admin/users?q=bob"),
+		chromedp.Click(`table a[href^="/admin/users/"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#actions form[action$="/ban"] button`, chromedp.ByQuery),
+		chromedp.Click(`#actions form[action$="/ban"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#confirm form[action$="/ban"] button`, chromedp.ByQuery),
+		chromedp.Click(`#confirm form[action$="/ban"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.flash`, chromedp.ByQuery),
+		text(`.flash`, &flash),
+	)
+	if !strings.Contains(flash, "Bob is banned and signed out everywhere") {
+		t.Errorf("after the ban the page says %q", flash)
+	}
+	var where string
+	run(t, bob, "Bob's next request", 10*time.Second,
+		chromedp.Navigate(bobHome),
+		chromedp.WaitVisible(`form[action="/login"]`, chromedp.ByQuery),
+		chromedp.Location(&where),
+	)
+	if !strings.Contains(where, "/login") {
+		t.Errorf("banned Bob is at %s", where)
+	}
+}

@@ -105,7 +105,9 @@ type AuditFilter struct {
 	End          time.Time // exclusive
 	// Before pages backwards: only events with an ID lower than it (0: from the newest).
 	Before int64
-	// After selects only events with an ID higher than it (the live tail).
+	// After selects only events with an ID higher than it (the live tail). Alone (Before 0), it
+	// selects the Limit events just above it, still returned newest first: a tail that asks again
+	// from the highest ID it got misses none when more than a page arrived.
 	After int64
 	Limit int // 0: the store's default page size
 }

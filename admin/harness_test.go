@@ -50,7 +50,7 @@ type env struct {
 	rdb   *redis.Client
 }
 
-func newEnv(t *testing.T, extraEnv ...string) *env {
+func newEnv(t testing.TB, extraEnv ...string) *env {
 	t.Helper()
 	db := pgtest.Open(t)
 	rdb := redis.NewClient(redistest.New(t).Options())
@@ -94,7 +94,7 @@ func newEnv(t *testing.T, extraEnv ...string) *env {
 
 // serve starts another web app on e's stores and Redis, as a second web node would be; change, when
 // not nil, alters its options first.
-func (e *env) serve(t *testing.T, change func(*admin.Options)) *httptest.Server {
+func (e *env) serve(t testing.TB, change func(*admin.Options)) *httptest.Server {
 	t.Helper()
 	opts := e.opts
 	if change != nil {
@@ -230,7 +230,7 @@ func (e *env) connectGitHub(t *testing.T, u *sesame.User, login, role string) {
 var cachedHash string
 
 // hashFor hashes password once, the way the app does, for users made directly in the store.
-func hashFor(t *testing.T) string {
+func hashFor(t testing.TB) string {
 	t.Helper()
 	if cachedHash == "" {
 		h, err := admin.HashPassword(password)

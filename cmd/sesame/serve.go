@@ -58,6 +58,7 @@ type Main struct {
 	// any node saves (syncSettings).
 	Live   *config.Live
 	Sealer *sealed.Box // ENCRYPTION_KEY: users' tokens and secret settings at rest
+	Audit  *postgres.AuditStore
 
 	maskers []*mask.Masker // fed every secret of the settings at each reload
 
@@ -105,6 +106,12 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.Live.Reload(ctx); err != nil {
 		m.Logger.Error("saved settings; starting without the ones that could not be read", "err", err)
 	}
+	// audit.enabled and audit.retentionDays are read at each write: admins change them while Sesame runs.
+	m.Audit = postgres.NewAuditStore(m.DB, postgres.AuditOptions{
+		Enabled:       func() bool { return m.Live.Current().Bool(config.AuditEnabled) },
+		RetentionDays: func() int { return m.Live.Current().Int(config.AuditRetentionDays) },
+		Logger:        m.Logger.With("component", "audit"),
+	})
 
 	opt, err := redis.ParseURL(cfg.String(config.RedisURL))
 	if err != nil {
@@ -113,7 +120,7 @@ func (m *Main) Open(ctx context.Context) error {
 	opt.DialTimeout = 2 * time.Second
 	m.Redis = redis.NewClient(opt)
 	m.Queue = asynq.NewClientFromRedisClient(m.Redis)
-	m.Submitter = &queue.Submitter{Store: m.Tasks, Client: m.Queue, Logger: m.Logger}
+	m.Submitter = &queue.Submitter{Store: m.Tasks, Client: m.Queue, Logger: m.Logger, Audit: m.Audit}
 
 	var app *bot.App
 	if cfg.Int(config.GitHubAppID) != 0 {
@@ -204,6 +211,8 @@ func (m *Main) Run(ctx context.Context) error {
 		g.Go(func() error { return m.runner.Heartbeat(ctx) })
 		rec := &queue.Reconciler{Submitter: m.Submitter, Interval: m.Config.Duration(config.QueueReconcileInterval), Logger: m.Logger}
 		g.Go(func() error { return rec.Run(ctx) })
+		// Old audit events go daily, besides the ~1 % of writes that prune: a quiet instance forgets too.
+		g.Go(func() error { return m.Audit.PruneEvery(ctx, auditPruneEvery) })
 	}
 	// Every node lists itself for the admin's status page while it runs, and leaves the list at shutdown.
 	m.node = m.newNode()
@@ -267,7 +276,7 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 	}
 	r := &runner.Runner{
 		Store:   m.Tasks,
-		Events:  &events.Recorder{Store: m.Tasks, Redis: m.Redis, Masker: masker, Logger: m.Logger},
+		Events:  &events.Recorder{Store: m.Tasks, Redis: m.Redis, Masker: masker, Logger: m.Logger, Audit: m.Audit},
 		Sandbox: provider,
 		Mirrors: m.mirrors,
 		Agents:  agentCatalog{cfg: m.Live.Current},

@@ -9,6 +9,9 @@ import (
 // a ban) in the audit log.
 const sessionSweepEvery = 5 * time.Minute
 
+// auditPruneEvery is how often a worker deletes audit events older than audit.retentionDays.
+const auditPruneEvery = 24 * time.Hour
+
 // sweepSessions runs the web app's session sweep now and every sessionSweepEvery until ctx ends.
 func (m *Main) sweepSessions(ctx context.Context) error {
 	tick := time.NewTicker(sessionSweepEvery)

@@ -61,9 +61,7 @@ func TestBrowserAdminSettingReachesWorker(t *testing.T) {
 	var crafted int
 	run(t, ctx, "post a locked setting by hand", 10*time.Second,
 		chromedp.Evaluate(`fetch("/admin/settings", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"},
-			body: "group=smtp&s%3Asmtp.host=evil.example"}).then(r => r.status)`, &crafted, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
-			return p.WithAwaitPromise(true)
-		}),
+			body: "group=smtp&s%3Asmtp.host=evil.example"}).then(r => r.status)`, &crafted, awaitPromise),
 	)
 	if crafted != http.StatusUnprocessableEntity {
 		t.Errorf("crafted POST of a locked setting answered %d", crafted)
@@ -138,9 +136,7 @@ func TestBrowserAdminUsers(t *testing.T) {
 	var status int
 	run(t, admin, "post a demotion of themselves by hand", 10*time.Second,
 		chromedp.Evaluate(`fetch(location.pathname + "/role", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"},
-			body: "role=user&confirm=yes"}).then(r => r.status)`, &status, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
-			return p.WithAwaitPromise(true)
-		}),
+			body: "role=user&confirm=yes"}).then(r => r.status)`, &status, awaitPromise),
 	)
 	if status != http.StatusConflict {
 		t.Errorf("crafted self-demotion of the last admin answered %d", status)
@@ -176,3 +172,83 @@ func TestBrowserAdminUsers(t *testing.T) {
 		t.Errorf("banned Bob is at %s", where)
 	}
 }
+
+// TestBrowserAdminAudit: the audit page shows what setup did, filters by action, shows a failed
+// sign-in that happens while it is open without a reload, opens an event's detail, and exports the
+// filtered events as CSV and JSON.
+func TestBrowserAdminAudit(t *testing.T) {
+	model := modeltest.NewServer(t)
+	base, _, _, _, _ := adminEnv(t, model)
+	ctx := browser(t)
+	setUpInBrowser(t, ctx, base)
+
+	var all string
+	run(t, ctx, "open the audit log", 20*time.Second,
+		chromedp.Navigate(base+"/admin/audit"),
+		chromedp.WaitVisible(`#audit-events tbody tr`, chromedp.ByQuery),
+		text(`#audit-events tbody`, &all),
+	)
+	for _, want := range []string{"user_registered", "session_created", "registration_changed"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("audit log after setup lacks %s:\n%s", want, all)
+		}
+	}
+
+	// Live tail: a failed sign-in from elsewhere shows up on the open page.
+	var marked bool
+	run(t, ctx, "mark the page", 5*time.Second, chromedp.Evaluate(`window.__sesameTest = 1; true`, &marked))
+	res, err := http.PostForm(base+"/login", map[string][]string{"email": {"mallory@example.com"}, "password": {"guess-guess-guess"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var reloaded bool
+	run(t, ctx, "the failed sign-in arrives live", 20*time.Second,
+		chromedp.Poll(`document.querySelector("#audit-events tbody").innerText.includes("user_login_failed")`, nil, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.Evaluate(`window.__sesameTest !== 1`, &reloaded),
+	)
+	if reloaded {
+		t.Error("the page reloaded instead of tailing")
+	}
+
+	// Filter, then the detail view of the failed sign-in.
+	var rows int
+	var detail string
+	run(t, ctx, "filter by action and open the event", 20*time.Second,
+		chromedp.SetValue(`select[name=action]`, "user_login_failed", chromedp.ByQuery),
+		chromedp.Click(`.audit-filters button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#audit-events tbody tr`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll("#audit-events tbody tr").length`, &rows),
+		chromedp.Click(`#audit-events tbody tr a`, chromedp.ByQuery),
+		chromedp.WaitVisible(`main pre`, chromedp.ByQuery),
+		text(`main`, &detail),
+	)
+	if rows != 1 {
+		t.Errorf("filtered by user_login_failed: %d rows", rows)
+	}
+	for _, want := range []string{"user_login_failed", "mallory@example.com", "Go-http-client", "wrong email or password"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("detail view lacks %q:\n%s", want, detail)
+		}
+	}
+	if strings.Contains(detail, "guess-guess-guess") {
+		t.Error("the password tried reached the audit log")
+	}
+
+	// Export what the filter selects, from the signed-in browser.
+	var csv, jsonRows string
+	run(t, ctx, "export as CSV and JSON", 20*time.Second,
+		chromedp.Evaluate(`fetch("/api/admin/audit/export?format=csv&action=user_login_failed").then(r => r.text())`, &csv, awaitPromise),
+		chromedp.Evaluate(`fetch("/api/admin/audit/export?format=json&action=user_login_failed").then(r => r.json()).then(a => a.map(e => e.action + " " + JSON.stringify(e.payload)).join("\n"))`, &jsonRows, awaitPromise),
+	)
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "id,time,actor_id") || !strings.Contains(lines[1], "user_login_failed") {
+		t.Errorf("CSV export:\n%s", csv)
+	}
+	if strings.Count(jsonRows, "user_login_failed") != 1 || !strings.Contains(jsonRows, "mallory@example.com") {
+		t.Errorf("JSON export:\n%s", jsonRows)
+	}
+}
+
+// awaitPromise makes chromedp.Evaluate wait for the promise the expression returns.
+func awaitPromise(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }

@@ -51,17 +51,11 @@ func (a *App) sandboxView(cfg *config.Config, typed, problems map[string]string)
 // and the domain lists (one entry per line or comma-separated). The audit event names what changed,
 // with the domains added and removed.
 func (a *App) saveAdminSandbox(w http.ResponseWriter, r *http.Request, u *sesame.User) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
-		a.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
+	cfg, ok := a.settingsForm(w, r)
+	if !ok {
 		return
 	}
-	cfg, err := a.settings(r.Context())
-	if err != nil {
-		a.serverError(w, r, "read settings", err)
-		return
-	}
-	changes := settingChanges{set: map[string]string{}, typed: map[string]string{}, problems: map[string]string{}}
+	changes := newSettingChanges()
 	for _, key := range sandboxKeys {
 		vals, sent := r.PostForm["s:"+key]
 		if !sent {

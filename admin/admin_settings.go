@@ -151,18 +151,12 @@ func sourceWords(v config.Value) string {
 // first; one refused value saves nothing. A crafted request for a setting the environment locks,
 // a startup setting or an unknown key is refused the same way, with the reason at the field.
 func (a *App) saveAdminSettings(w http.ResponseWriter, r *http.Request, u *sesame.User) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
-		a.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
-		return
-	}
-	cfg, err := a.settings(r.Context())
-	if err != nil {
-		a.serverError(w, r, "read settings", err)
+	cfg, ok := a.settingsForm(w, r)
+	if !ok {
 		return
 	}
 	group := r.PostForm.Get("group")
-	changes := settingChanges{set: map[string]string{}, typed: map[string]string{}, problems: map[string]string{}}
+	changes := newSettingChanges()
 	for name, vals := range r.PostForm {
 		key, ok := strings.CutPrefix(name, "s:")
 		if !ok {
@@ -181,6 +175,25 @@ func (a *App) saveAdminSettings(w http.ResponseWriter, r *http.Request, u *sesam
 		v.Error, v.Saved = "Nothing was saved: correct the fields marked below.", group
 		a.render(w, r, http.StatusUnprocessableEntity, "admin_settings", "Settings", v)
 	}, "/admin/settings#"+group)
+}
+
+// settingsForm reads a settings form and the settings as they are; on failure it has answered.
+func (a *App) settingsForm(w http.ResponseWriter, r *http.Request) (*config.Config, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		a.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
+		return nil, false
+	}
+	cfg, err := a.settings(r.Context())
+	if err != nil {
+		a.serverError(w, r, "read settings", err)
+		return nil, false
+	}
+	return cfg, true
+}
+
+func newSettingChanges() settingChanges {
+	return settingChanges{set: map[string]string{}, typed: map[string]string{}, problems: map[string]string{}}
 }
 
 // settingChanges is what a form asks to change, checked against the settings as they are.

@@ -82,6 +82,16 @@ func TestBrowserAdminSettingReachesWorker(t *testing.T) {
 	if msg := gitOut(t, bare, "log", "-1", "--format=%B", prs[0].Head); strings.Contains(msg, "Co-authored-by") {
 		t.Errorf("the worker still added the trailer after the admin turned it off:\n%s", msg)
 	}
+	// The audit log holds the settings change (its key, not its value) and the task's life.
+	if n := countRows(t, dbURL, `SELECT count(*) FROM audit_events WHERE action = 'settings_changed'
+		AND payload->'keys' = '["git.includeCoAuthoredBy"]' AND payload::text NOT LIKE '%false%'`); n != 1 {
+		t.Errorf("%d settings_changed events naming only the key", n)
+	}
+	for _, action := range []string{"task_created", "task_started", "task_completed"} {
+		if n := countRows(t, dbURL, `SELECT count(*) FROM audit_events WHERE resource_type = 'task' AND resource_id = '`+resp["task_id"]+`' AND action = '`+action+`'`); n != 1 {
+			t.Errorf("%d %s events for the task", n, action)
+		}
+	}
 }
 
 // TestBrowserAdminUsers: the admin re-opens sign-ups, Bob signs up in his own browser, the admin

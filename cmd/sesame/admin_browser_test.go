@@ -192,12 +192,18 @@ func TestBrowserAdminAudit(t *testing.T) {
 	ctx := browser(t)
 	setUpInBrowser(t, ctx, base)
 
-	var all string
+	var all, initial string
 	run(t, ctx, "open the audit log", 20*time.Second,
 		chromedp.Navigate(base+"/admin/audit"),
 		chromedp.WaitVisible(`#audit-events tbody tr`, chromedp.ByQuery),
 		text(`#audit-events tbody`, &all),
+		// Gravatar cannot be reached from here: the broken picture goes and the initial shows.
+		chromedp.Poll(`document.querySelector(".avatar img") === null`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		text(`.avatar-initial`, &initial),
 	)
+	if initial != "A" {
+		t.Errorf("avatar shows %q; want Ada's initial", initial)
+	}
 	for _, want := range []string{"user_registered", "session_created", "registration_changed"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("audit log after setup lacks %s:\n%s", want, all)
@@ -227,6 +233,7 @@ func TestBrowserAdminAudit(t *testing.T) {
 	run(t, ctx, "filter by action and open the event", 20*time.Second,
 		chromedp.SetValue(`select[name=action]`, "user_login_failed", chromedp.ByQuery),
 		chromedp.Click(`.audit-filters button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.audit-filter-buttons a[href="/admin/audit"]`, chromedp.ByQuery), // "Clear": only on a filtered page
 		chromedp.WaitVisible(`#audit-events tbody tr`, chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelectorAll("#audit-events tbody tr").length`, &rows),
 		chromedp.Click(`#audit-events tbody tr a`, chromedp.ByQuery),

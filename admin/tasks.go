@@ -53,8 +53,8 @@ type taskFormView struct {
 	SandboxRequired bool
 	// SandboxDefault: sandbox security is on unless the user turns it off.
 	SandboxDefault bool
-	KeepAlive       bool
-	Error           string
+	KeepAlive      bool
+	Error          string
 	// Unavailable are the repositories the App reaches that the user may not start tasks on, and why.
 	Unavailable []repoNote
 	// ConnectGitHub: the user has not connected a GitHub login, so the form links to Settings.

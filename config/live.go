@@ -17,6 +17,10 @@ type Live struct {
 	saved Saved
 	cur   atomic.Pointer[Config]
 	mu    sync.Mutex // one reload at a time, so an older read never replaces a newer one
+
+	// BeforeSwap, when set, sees each newly loaded Config before it becomes current: what must know
+	// a new secret (the maskers) learns it before any task can read it.
+	BeforeSwap func(*Config)
 }
 
 // NewLive returns settings that start as base (which already holds what was saved, or nothing)
@@ -43,6 +47,9 @@ func (l *Live) Reload(ctx context.Context) error {
 	c, werr := l.base.WithAdmin(MapLayer(saved))
 	if werr != nil {
 		return werr
+	}
+	if l.BeforeSwap != nil {
+		l.BeforeSwap(c)
 	}
 	l.cur.Store(c)
 	return err

@@ -103,6 +103,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("ENCRYPTION_KEY: %w", err)
 	}
 	m.Live = config.NewLive(cfg, config.OpenSaved{Saved: postgres.NewSettingStore(m.DB), Sealer: m.Sealer})
+	m.Live.BeforeSwap = m.maskSecrets
 	if err := m.Live.Reload(ctx); err != nil {
 		m.Logger.Error("saved settings; starting without the ones that could not be read", "err", err)
 	}

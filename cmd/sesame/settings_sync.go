@@ -24,8 +24,17 @@ func (n settingsNotifier) SettingsChanged(ctx context.Context) error {
 	return n.rdb.Publish(ctx, settingsChannel, "reload").Err()
 }
 
-// reloadSettings reloads the saved settings, then feeds every secret they hold to the maskers, so
-// that a key an admin just saved is scrubbed from task logs like one from the environment.
+// maskSecrets feeds every secret of cfg to the maskers, so that a key an admin just saved is scrubbed
+// from task logs like one from the environment. It runs before cfg becomes current (Live.BeforeSwap):
+// no task can read a new key that the maskers do not know yet.
+func (m *Main) maskSecrets(cfg *config.Config) {
+	secrets := cfg.Secrets()
+	for _, mk := range m.maskers {
+		mk.Add(secrets...)
+	}
+}
+
+// reloadSettings reloads the saved settings.
 func (m *Main) reloadSettings(ctx context.Context) {
 	err := m.Live.Reload(ctx)
 	if err != nil {
@@ -34,10 +43,6 @@ func (m *Main) reloadSettings(ctx context.Context) {
 		} else {
 			m.Logger.Warn("reload saved settings; keeping the ones loaded before", "err", err)
 		}
-	}
-	secrets := m.Live.Current().Secrets()
-	for _, mk := range m.maskers {
-		mk.Add(secrets...)
 	}
 }
 

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sesame-works/sesame/config"
+	"github.com/sesame-works/sesame/internal/pgtest"
+	"github.com/sesame-works/sesame/internal/redistest"
+	"github.com/sesame-works/sesame/postgres"
+)
+
+// A secret an admin saves on another node reaches this one sealed, opens, and is masked in what
+// this node's tasks print from the moment a task can read it.
+func TestSavedSecretIsMaskedEverywhere(t *testing.T) {
+	env := map[string]string{
+		"BETTER_AUTH_SECRET": "sync-auth-secret-0123456789abcdefghijklmnopq",
+		"ENCRYPTION_KEY":     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+		"BASE_URL":           "https://sesame.example.com",
+		"DATABASE_URL":       pgtest.NewDatabase(t),
+		"REDIS_URL":          redistest.New(t).URL(),
+		"LISTEN_ADDR":        "127.0.0.1:0",
+		"TASK_DIR_BASE":      t.TempDir(),
+	}
+	m := startMain(t, RoleAll, env)
+	if len(m.maskers) != 2 {
+		t.Fatalf("%d maskers; want the runner's and the web app's", len(m.maskers))
+	}
+	ctx := context.Background()
+	const key = "sk-ant-api03-saved-by-an-admin-0123456789"
+	stored, err := config.SealSetting(m.Sealer, config.AgentsAnthropicAPIKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.NewSettingStore(m.DB).SaveSetting(ctx, config.AgentsAnthropicAPIKey, stored, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if err := (settingsNotifier{rdb: m.Redis}).SettingsChanged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(settingsReloadEvery / 2)
+	for m.Live.Current().String(config.AgentsAnthropicAPIKey) != key {
+		if time.Now().After(deadline) {
+			t.Fatal("the saved key did not reach this node")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i, mk := range m.maskers {
+		if out := mk.String("the agent printed " + key); strings.Contains(out, "saved-by-an-admin") {
+			t.Errorf("masker %d lets the saved key through: %q", i, out)
+		}
+	}
+}

@@ -60,7 +60,8 @@ type Main struct {
 	Sealer *sealed.Box // ENCRYPTION_KEY: users' tokens and secret settings at rest
 	Audit  *postgres.AuditStore
 
-	maskers []*mask.Masker // fed every secret of the settings at each reload
+	maskers  []*mask.Masker // fed every secret of the settings at each reload
+	settings *redis.PubSub  // messages that settings were saved (syncSettings)
 
 	mirrors  *gitops.Cache
 	runner   *runner.Runner
@@ -120,6 +121,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	opt.DialTimeout = 2 * time.Second
 	m.Redis = redis.NewClient(opt)
+	m.subscribeSettings(ctx)
 	m.Queue = asynq.NewClientFromRedisClient(m.Redis)
 	m.Submitter = &queue.Submitter{Store: m.Tasks, Client: m.Queue, Logger: m.Logger, Audit: m.Audit}
 
@@ -231,6 +233,9 @@ func (m *Main) Close() error {
 	}
 	if m.hub != nil {
 		m.hub.Close()
+	}
+	if m.settings != nil {
+		m.settings.Close() // already closed when Run ran: harmless
 	}
 	if m.Queue != nil {
 		m.Queue.Close()

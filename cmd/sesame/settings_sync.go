@@ -46,12 +46,23 @@ func (m *Main) reloadSettings(ctx context.Context) {
 	}
 }
 
+// subscribeSettings listens for saved settings from the start, so that a save made once this
+// process is up is never missed. When Redis does not answer yet the subscription is made when it
+// does, and the periodic reload covers what is published meanwhile.
+func (m *Main) subscribeSettings(ctx context.Context) {
+	m.settings = m.Redis.Subscribe(ctx, settingsChannel)
+	wait, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := m.settings.Receive(wait); err != nil {
+		m.Logger.Warn("listen for saved settings; until Redis answers they apply within "+settingsReloadEvery.String(), "err", err)
+	}
+}
+
 // syncSettings reloads the saved settings whenever any node says they changed, and every
 // settingsReloadEvery besides, until ctx ends.
 func (m *Main) syncSettings(ctx context.Context) error {
-	sub := m.Redis.Subscribe(ctx, settingsChannel)
-	defer sub.Close()
-	changes := sub.Channel()
+	defer m.settings.Close()
+	changes := m.settings.Channel()
 	tick := time.NewTicker(settingsReloadEvery)
 	defer tick.Stop()
 	for {

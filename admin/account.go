@@ -1,9 +1,12 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"net/mail"
+	"strconv"
 	"strings"
+	"time"
 
 	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/config"
@@ -194,6 +197,16 @@ func (a *App) signupPage(w http.ResponseWriter, r *http.Request) {
 func (a *App) signup(w http.ResponseWriter, r *http.Request) {
 	if !a.signupOpen(r) {
 		a.render(w, r, http.StatusForbidden, "signup_closed", "Sign-ups are closed", nil)
+		return
+	}
+	// Counted before the form is read: hashing a password is the expensive part.
+	if wait, err := a.takeSignUp(r.Context(), source(a.proxies.clientAddr(r))); err != nil {
+		a.serverError(w, r, "count sign-up", err)
+		return
+	} else if wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		a.render(w, r, http.StatusTooManyRequests, "signup", "Create an account",
+			accountForm{Error: fmt.Sprintf("Too many sign-ups from your address. Try again in %s.", waitWords(wait))})
 		return
 	}
 	f, u, ok := a.readAccountForm(w, r, "signup", "Create an account")

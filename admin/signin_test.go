@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 
 	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/admin"
+	"github.com/sesame-works/sesame/config"
+	"github.com/sesame-works/sesame/postgres"
 	"github.com/sesame-works/sesame/ratelimit"
 )
 
@@ -272,5 +275,34 @@ func TestSignInWithoutRedisFailsClosed(t *testing.T) {
 	r := c.post("/login", url.Values{"email": {"ada@example.com"}, "password": {password}})
 	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "cannot reach Redis") {
 		t.Errorf("sign-in without Redis: %d\n%s", r.status, snippet(r.body))
+	}
+}
+
+// Sign-ups are limited per address: the eleventh in an hour is refused before its password is
+// hashed or an account made, and another address is not held back.
+func TestSignupsAreThrottledPerAddress(t *testing.T) {
+	e := newEnv(t)
+	e.setUp(t)
+	if err := postgres.NewSettingStore(e.db).SaveSetting(context.Background(), config.RegistrationAllowNewUsers, "true", "test"); err != nil {
+		t.Fatal(err)
+	}
+	c := e.clientFrom(t, e.srv, "127.0.0.9")
+	for i := range 10 {
+		r := c.post("/signup", accountForm("Bot", fmt.Sprintf("bot%d@example.com", i)))
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("sign-up %d: %d", i+1, r.status)
+		}
+		c = e.clientFrom(t, e.srv, "127.0.0.9") // signed in now: a fresh browser for the next one
+	}
+	r := c.post("/signup", accountForm("Bot", "bot10@example.com"))
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "Too many sign-ups from your address") {
+		t.Errorf("eleventh sign-up: %d, Retry-After %q: %s", r.status, r.header.Get("Retry-After"), snippet(r.body))
+	}
+	if _, err := e.users.UserByEmail(context.Background(), "bot10@example.com"); sesame.ErrorCode(err) != sesame.ENOTFOUND {
+		t.Errorf("the refused sign-up made an account: %v", err)
+	}
+	other := e.clientFrom(t, e.srv, "127.0.0.10")
+	if r := other.post("/signup", accountForm("Carol", "carol@example.com")); r.status != http.StatusSeeOther {
+		t.Errorf("sign-up from another address: %d", r.status)
 	}
 }

@@ -39,6 +39,32 @@ const (
 	signInPerAddress = 30 // attempts per address, whatever the email, per window
 )
 
+// Sign-ups are limited per address: each one costs a password hash and makes an account.
+const (
+	signUpWindow     = time.Hour
+	signUpPerAddress = 10
+)
+
+// takeSignUp counts a sign-up attempt from addr and returns how long until another is accepted (0:
+// accept this one). Without Redis sign-up fails closed.
+func (a *App) takeSignUp(ctx context.Context, addr string) (time.Duration, error) {
+	wait, err := a.Limiter.Take(ctx, signUpWindow, map[string]int{"signup:" + addr: signUpPerAddress})
+	if err != nil {
+		return 0, fmt.Errorf("count sign-up attempt: %w: %w", err,
+			sesame.Errorf(sesame.EUNAVAILABLE, "Signing up is unavailable for a moment (Sesame cannot reach Redis). Try again shortly."))
+	}
+	return wait, nil
+}
+
+// waitWords says a wait in whole minutes.
+func waitWords(wait time.Duration) string {
+	mins := int((wait + time.Minute - 1) / time.Minute)
+	if mins <= 1 {
+		return "1 minute"
+	}
+	return strconv.Itoa(mins) + " minutes"
+}
+
 // signInKeys names an attempt's counts. The email is normalised as the user store does (case,
 // space), and hashed so that a key's size does not depend on what was typed.
 func signInKeys(email, addr string) (account, address string) {

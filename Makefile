@@ -7,7 +7,7 @@ test: ## run every test against real PostgreSQL and Redis
 	scripts/test
 
 build: ## build bin/sesame
-	go build -o bin/sesame ./cmd/sesame
+	CGO_ENABLED=0 go build -o bin/sesame ./cmd/sesame
 
 bench: ## webhook ingest latency and throughput at 500 requests per second
 	scripts/test -run '^$$' -bench BenchmarkWebhookIngest -benchtime 10000x ./cmd/sesame

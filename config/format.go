@@ -24,6 +24,14 @@ func checkFormat(s Setting, v string) error {
 		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 65535 {
 			return fmt.Errorf("expected a port from 1 to 65535, got %q", v)
 		}
+	case FormatDecimal:
+		if f, err := strconv.ParseFloat(v, 64); err != nil || f <= 0 || f > 1024 {
+			return fmt.Errorf("expected a positive number such as 2 or 0.5, got %q", v)
+		}
+	case FormatBytes:
+		if _, err := ParseBytes(v); err != nil {
+			return err
+		}
 	case FormatHosts, FormatEndpoints:
 		var bad []string
 		for _, e := range splitList(v) {
@@ -109,4 +117,29 @@ func hostName(s string) bool {
 		return false
 	}
 	return true
+}
+
+// ParseBytes reads a size: a whole number of bytes, or one followed by k, m or g (1024-based, in
+// either case, with an optional b: 512m, 4G, 4gb). It must be at least 1 MiB.
+func ParseBytes(v string) (int64, error) {
+	bad := fmt.Errorf("expected a size such as 4g or 512m, got %q", v)
+	s := strings.ToLower(strings.TrimSpace(v))
+	s = strings.TrimSuffix(s, "b")
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "k"):
+		mult, s = 1<<10, strings.TrimSuffix(s, "k")
+	case strings.HasSuffix(s, "m"):
+		mult, s = 1<<20, strings.TrimSuffix(s, "m")
+	case strings.HasSuffix(s, "g"):
+		mult, s = 1<<30, strings.TrimSuffix(s, "g")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (1<<50)/mult {
+		return 0, bad
+	}
+	if n*mult < 1<<20 {
+		return 0, fmt.Errorf("%q is less than 1 MiB", v)
+	}
+	return n * mult, nil
 }

@@ -69,6 +69,8 @@ func TestFormats(t *testing.T) {
 		config.AIBaseURL:             "api.openai.com/v1",
 		config.GitHubAPIURL:          "ftp://github.example/",
 		config.SMTPPort:              "70000",
+		config.SandboxDockerCPUs:     "-1",
+		config.SandboxDockerMemory:   "lots",
 		config.SandboxDeniedDomains:  "ok.example, nope.example:443",
 		config.SandboxAllowedDomains: "ok.example,*.*.example",
 	} {
@@ -80,10 +82,25 @@ func TestFormats(t *testing.T) {
 		config.AIBaseURL:             "",
 		config.GitHubAPIURL:          "https://ghe.example/api/v3/",
 		config.SMTPPort:              "465",
+		config.SandboxDockerCPUs:     "0.5",
+		config.SandboxDockerMemory:   "512M",
 		config.SandboxAllowedDomains: "pypi.org, *.npmjs.org, registry.internal:8443",
 	} {
 		if _, err := config.Validate(key, good); err != nil {
 			t.Errorf("Validate(%s, %q): %v", key, good, err)
+		}
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"4g": 4 << 30, "512m": 512 << 20, "2GB": 2 << 30, "1048576": 1 << 20, "2048k": 2 << 20} {
+		if got, err := config.ParseBytes(in); err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-1g", "1k", "g", "4t", "1.5g"} {
+		if _, err := config.ParseBytes(in); err == nil {
+			t.Errorf("ParseBytes(%q) accepted it", in)
 		}
 	}
 }

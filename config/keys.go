@@ -38,6 +38,9 @@ const (
 	// Sandboxes and tasks.
 	SandboxProvider             = "sandbox.provider"
 	SandboxDockerImage          = "sandbox.docker.image"
+	SandboxDockerCPUs           = "sandbox.docker.cpus"
+	SandboxDockerMemory         = "sandbox.docker.memory"
+	SandboxDockerPIDs           = "sandbox.docker.pids"
 	SandboxSecurityEnabled      = "sandbox.security.enabled"
 	SandboxSecurityAllowDisable = "sandbox.security.allowDisable"
 	SandboxAllowedDomains       = "sandbox.allowedDomains"

@@ -46,6 +46,8 @@ const (
 	FormatHosts     Format = "hosts"     // a list of names, *.names or IP addresses
 	FormatEndpoints Format = "endpoints" // FormatHosts, or host:port (an exact endpoint)
 	FormatPort      Format = "port"      // 1 to 65535
+	FormatDecimal   Format = "decimal"   // a positive decimal number such as 2 or 0.5
+	FormatBytes     Format = "bytes"     // a size: a number of bytes, or with k, m or g (1024-based)
 )
 
 // FromFile reports whether the config file may set s.
@@ -148,8 +150,17 @@ var registry = []Setting{
 		Description: "Where tasks run: local (processes on this host) or docker (containers)"},
 	{Key: SandboxDockerImage, Env: "DOCKER_SANDBOX_IMAGE", Type: TypeString,
 		Default:     "ghcr.io/jakejarvis/sesame-sandbox:latest",
-		NotYet:      "The docker provider is not available yet",
-		Description: "Container image for the docker provider"},
+		Restart:     true,
+		Description: "Container image for the docker provider (built from sandbox/image/Dockerfile; uid 1000, see sandbox/image/README.md)"},
+	{Key: SandboxDockerCPUs, Env: "DOCKER_SANDBOX_CPUS", Type: TypeString, Default: "2",
+		Format: FormatDecimal, Restart: true,
+		Description: "CPUs each task's container may use (docker provider), e.g. 2 or 0.5"},
+	{Key: SandboxDockerMemory, Env: "DOCKER_SANDBOX_MEMORY", Type: TypeString, Default: "4g",
+		Format: FormatBytes, Restart: true,
+		Description: "Memory each task's container may use, no swap beyond it (docker provider), e.g. 4g or 512m"},
+	{Key: SandboxDockerPIDs, Env: "DOCKER_SANDBOX_PIDS", Type: TypeInt, Default: "1024",
+		Restart:     true,
+		Description: "Processes each task's container may run at once (docker provider)"},
 	{Key: SandboxSecurityEnabled, Env: "SANDBOX_SECURITY_ENABLED", Type: TypeBool, Default: "true",
 		Description: "Run tasks' agents with OS-level restrictions (Landlock, seccomp, network only through the allowlist proxy) unless the task turns them off, which only sandbox.security.allowDisable permits; when off, users may turn them on per task"},
 	{Key: SandboxSecurityAllowDisable, Env: "SANDBOX_SECURITY_ALLOW_DISABLE", Type: TypeBool, Default: "false",

@@ -68,6 +68,10 @@ var documented = []struct {
 	{"COPILOT_GITHUB_TOKEN", "agents.copilotGithubToken", ""},
 	// Sandbox security, audit, git, avatars.
 	{"SANDBOX_SECURITY_ENABLED", "sandbox.security.enabled", "true"},
+	// Container limits of the docker provider (issue: the Docker sandbox provider).
+	{"DOCKER_SANDBOX_CPUS", "sandbox.docker.cpus", undocumented},
+	{"DOCKER_SANDBOX_MEMORY", "sandbox.docker.memory", undocumented},
+	{"DOCKER_SANDBOX_PIDS", "sandbox.docker.pids", undocumented},
 	// Whether users may turn security off for a task (the seed's /admin/sandbox toggle).
 	{"SANDBOX_SECURITY_ALLOW_DISABLE", "sandbox.security.allowDisable", undocumented},
 	{"ENABLE_AUDIT_LOG", "audit.enabled", "true"},
@@ -257,8 +261,13 @@ func sampleValue(s Setting) string {
 	case TypeList:
 		return "a.example,b.example"
 	}
-	if s.Format == FormatURL {
+	switch s.Format {
+	case FormatURL:
 		return "https://sample.example/" + s.Env
+	case FormatDecimal:
+		return "1.5"
+	case FormatBytes:
+		return "512m"
 	}
 	return "sample-" + s.Env
 }

@@ -12,6 +12,9 @@ import (
 // agentCatalog finds agent adapters and gives each run this server's executable path and credentials.
 type agentCatalog struct {
 	cfg func() *config.Config // the settings as they are now: admins change shared credentials
+	// inImage: the agents run in the sandbox image (docker provider), whose PATH has their CLIs;
+	// AGENTS_DIR is a folder of this host and means nothing there.
+	inImage bool
 }
 
 var _ runner.Agents = agentCatalog{}
@@ -38,7 +41,7 @@ func (c agentCatalog) Agent(name string) (agent.Adapter, agent.Options, error) {
 			opts.Credentials[env] = v
 		}
 	}
-	if dir := cfg.String(config.AgentsInstallDir); dir != "" {
+	if dir := cfg.String(config.AgentsInstallDir); dir != "" && !c.inImage {
 		opts.Executable = filepath.Join(dir, a.Name(), "node_modules", ".bin", a.Name())
 	}
 	return a, opts, nil

@@ -89,7 +89,20 @@ func checkRedis(ctx context.Context, url string) error {
 
 // checkSandbox starts a secured sandbox of the configured provider, when it is the local one.
 func checkSandbox(ctx context.Context, cfg *config.Config, w io.Writer) error {
-	if p := cfg.String(config.SandboxProvider); p != "local" {
+	switch p := cfg.String(config.SandboxProvider); p {
+	case "docker":
+		dp, err := dockerSandbox(cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return err
+		}
+		defer dp.Close()
+		if err := dp.Check(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  · docker sandbox: the engine answers and image %s is there\n", cfg.String(config.SandboxDockerImage))
+		return nil
+	case "local":
+	default:
 		return fmt.Errorf("the %s sandbox provider is not available yet", p)
 	}
 	ok, err := localSandbox(cfg, slog.New(slog.DiscardHandler)).Check(ctx, cfg.String(config.TasksBaseDirectory))

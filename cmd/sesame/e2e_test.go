@@ -46,7 +46,9 @@ func sesameBinary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "sesame")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		build := exec.Command("go", "build", "-o", binPath, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as shipped: the binary is also the docker sandboxes' init
+		out, err := build.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

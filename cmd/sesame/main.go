@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/sesame-works/sesame/sandbox/docker"
 	"github.com/sesame-works/sesame/sandbox/local"
 )
 
@@ -33,6 +34,7 @@ var version = "dev"
 func main() {
 	// Inside a sandbox this binary is its init stage, and nothing else.
 	local.MaybeRunInit()
+	docker.MaybeRunInit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {

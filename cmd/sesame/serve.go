@@ -28,6 +28,7 @@ import (
 	"github.com/sesame-works/sesame/queue"
 	"github.com/sesame-works/sesame/runner"
 	"github.com/sesame-works/sesame/sandbox"
+	"github.com/sesame-works/sesame/sandbox/docker"
 	"github.com/sesame-works/sesame/sealed"
 )
 
@@ -73,6 +74,7 @@ type Main struct {
 	handler  *asynq.ServeMux
 	node     *cluster.Self // this process in the node registry (the admin's status page)
 	web      *admin.App    // the web app, for its periodic session sweep
+	docker   *docker.Provider
 }
 
 // Open loads the settings, connects to Postgres and Redis, migrates the database and builds the parts
@@ -187,6 +189,13 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if m.worker != nil {
 		// What a worker that died on this host left behind goes before any new work comes.
+		if m.docker != nil {
+			if n, err := m.docker.Sweep(ctx, dockerInstance(m.Config)); err != nil {
+				m.Logger.Warn("remove sandbox containers left behind", "err", err)
+			} else if n > 0 {
+				m.Logger.Info("removed sandbox containers left behind", "count", n)
+			}
+		}
 		if n, err := m.runner.Sweep(ctx); err != nil {
 			m.Logger.Warn("clean up task folders left behind", "err", err)
 		} else if n > 0 {
@@ -234,6 +243,9 @@ func (m *Main) Close() error {
 	if m.hub != nil {
 		m.hub.Close()
 	}
+	if m.docker != nil {
+		m.docker.Close()
+	}
 	if m.settings != nil {
 		m.settings.Close() // already closed when Run ran: harmless
 	}
@@ -277,6 +289,23 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 			m.mirrors.Owner = &gitops.Owner{UID: uid, GID: gid}
 		}
 		provider = lp
+	case "docker":
+		dp, err := dockerSandbox(cfg, m.Logger)
+		if err != nil {
+			return nil, err
+		}
+		check, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err = dp.Check(check)
+		cancel()
+		if err != nil {
+			dp.Close()
+			return nil, fmt.Errorf("%w\n(SANDBOX_PROVIDER=docker: is the engine at DOCKER_HOST running, and is DOCKER_SANDBOX_IMAGE on it?)", err)
+		}
+		if os.Geteuid() == 0 {
+			uid, gid := dp.Owner()
+			m.mirrors.Owner = &gitops.Owner{UID: uid, GID: gid}
+		}
+		m.docker, provider = dp, dp
 	default:
 		m.Logger.Warn("sandbox provider not available yet; tasks will fail until it is", "provider", p)
 	}
@@ -285,7 +314,7 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 		Events:  &events.Recorder{Store: m.Tasks, Redis: m.Redis, Masker: masker, Logger: m.Logger, Audit: m.Audit},
 		Sandbox: provider,
 		Mirrors: m.mirrors,
-		Agents:  agentCatalog{cfg: m.Live.Current},
+		Agents:  agentCatalog{cfg: m.Live.Current, inImage: m.docker != nil},
 		Masker:  masker,
 		Settings: runner.Settings{
 			BaseDirectory:   base,

@@ -1,0 +1,175 @@
+package docker_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+
+	sesame "github.com/sesame-works/sesame"
+	"github.com/sesame-works/sesame/sandbox"
+	"github.com/sesame-works/sesame/sandbox/docker"
+)
+
+func TestContainerIsLockedDown(t *testing.T) {
+	sb := newSandbox(t, newProvider(t, "test-limits"), sandbox.Policy{Enabled: true}, nil)
+	c, err := cli.ContainerInspect(t.Context(), sb.ContainerID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.HostConfig
+	checks := []struct {
+		name string
+		ok   bool
+		got  any
+	}{
+		{"all capabilities dropped", slices.ContainsFunc(h.CapDrop, func(s string) bool { return strings.EqualFold(s, "ALL") }) || len(h.CapDrop) > 10, h.CapDrop},
+		{"no-new-privileges", slices.ContainsFunc(h.SecurityOpt, func(s string) bool { return strings.HasPrefix(s, "no-new-privileges") }), h.SecurityOpt},
+		{"read-only root", h.ReadonlyRootfs, h.ReadonlyRootfs},
+		{"non-root user", c.Config.User == "1000:1000", c.Config.User},
+		{"memory", h.Memory == 256<<20, h.Memory},
+		{"pids", h.PidsLimit != nil && *h.PidsLimit == 256, h.PidsLimit},
+		{"cpus", h.NanoCPUs == 2e9, h.NanoCPUs},
+		{"network none", h.NetworkMode == "none", h.NetworkMode},
+		{"task label", c.Config.Labels[docker.LabelTask] == sb.spec.TaskID, c.Config.Labels},
+		{"instance label", c.Config.Labels[docker.LabelInstance] == "test-limits", c.Config.Labels},
+	}
+	for _, ck := range checks {
+		if !ck.ok {
+			t.Errorf("%s: got %v", ck.name, ck.got)
+		}
+	}
+	// Seen from inside: no capability, a read-only root, a writable /tmp and HOME.
+	out := mustRun(t, sb, "sh", "-c", "grep CapEff /proc/self/status; grep NoNewPrivs /proc/self/status; touch /x 2>&1; touch /tmp/x $HOME/x && echo writable")
+	for _, want := range []string{"CapEff:\t0000000000000000", "NoNewPrivs:\t1", "Read-only file system", "writable"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inside the container, want %q in:\n%s", want, out)
+		}
+	}
+}
+
+func TestEgressThroughTheProxyOnly(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello from the allowed endpoint")
+	}))
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	var mu sync.Mutex
+	var violations []sesame.Violation
+	sb := newSandbox(t, newProvider(t, "test-egress"), sandbox.Policy{
+		Enabled:   true,
+		Endpoints: []string{addr},
+	}, func(v sesame.Violation) { mu.Lock(); violations = append(violations, v); mu.Unlock() })
+
+	out := mustRun(t, sb, "wget", "-q", "-O", "-", "http://"+addr+"/")
+	if out != "hello from the allowed endpoint" {
+		t.Errorf("allowed endpoint through the relay: %q", out)
+	}
+	code, _, _, err := run(t, sb, sandbox.ExecRequest{Argv: []string{"wget", "-q", "-O", "-", "http://denied.example.com/"}})
+	if err != nil || code == 0 {
+		t.Errorf("denied host: code %d, err %v; want a failure", code, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		found := slices.ContainsFunc(violations, func(v sesame.Violation) bool {
+			return v.Kind == sesame.ViolationNetwork && strings.Contains(v.Target, "denied.example.com")
+		})
+		mu.Unlock()
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no violation reported for denied.example.com: %+v", violations)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Straight to the host's port, bypassing the proxy: there is no network.
+	code, _, _, err = run(t, sb, sandbox.ExecRequest{Argv: []string{"wget", "-Y", "off", "-T", "3", "-q", "-O", "-", "http://" + addr + "/"}})
+	if err != nil || code == 0 {
+		t.Errorf("direct connection to %s: code %d, err %v; want a failure", addr, code, err)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	out = mustRun(t, sb, "sh", "-c", "ip -o addr 2>/dev/null | grep -v ' lo ' | grep -c inet || true; cat /proc/net/route | wc -l")
+	if !strings.HasPrefix(out, "0\n") {
+		t.Errorf("the container has a network besides loopback (port %s):\n%s", port, out)
+	}
+}
+
+func TestSweepRemovesLeftovers(t *testing.T) {
+	instance := "test-sweep-" + strings.ReplaceAll(t.Name(), "/", "-")
+	p := newProvider(t, instance)
+	left := newSandbox(t, p, sandbox.Policy{}, nil)
+	other := newSandbox(t, newProvider(t, instance+"-other"), sandbox.Policy{}, nil)
+	n, err := p.Sweep(t.Context(), instance)
+	if err != nil || n != 1 {
+		t.Fatalf("Sweep: removed %d, err %v; want 1", n, err)
+	}
+	if _, err := cli.ContainerInspect(t.Context(), left.ContainerID()); err == nil {
+		t.Error("the leftover container is still there")
+	}
+	if _, err := cli.ContainerInspect(t.Context(), other.ContainerID()); err != nil {
+		t.Errorf("another instance's container was removed: %v", err)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	if err := newProvider(t, "test-check").Check(t.Context()); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	p, err := docker.New(docker.Options{Image: "localhost/sesame-no-such-image:1", Init: testInit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Check(t.Context()); sesame.ErrorCode(err) != sesame.EUNAVAILABLE || !strings.Contains(err.Error(), "sesame-no-such-image") {
+		t.Fatalf("Check with a missing image: %v", err)
+	}
+	p, err = docker.New(docker.Options{Host: "unix:///nonexistent/docker.sock", Image: testImage, Init: testInit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Check(t.Context()); sesame.ErrorCode(err) != sesame.EUNAVAILABLE || !strings.Contains(err.Error(), "does not answer") {
+		t.Fatalf("Check with no engine: %v", err)
+	}
+}
+
+// TestFigures measures create → first exec, per-exec overhead and an idle container's memory.
+// Run: go test -run TestFigures -v ./sandbox/docker
+func TestFigures(t *testing.T) {
+	p := newProvider(t, "test-figures")
+	for _, secure := range []bool{false, true} {
+		start := time.Now()
+		sb := newSandbox(t, p, sandbox.Policy{Enabled: secure}, nil)
+		created := time.Since(start)
+		mustRun(t, sb, "true")
+		first := time.Since(start)
+		const n = 10
+		start = time.Now()
+		for range n {
+			mustRun(t, sb, "true")
+		}
+		per := time.Since(start) / n
+		time.Sleep(500 * time.Millisecond)
+		var mem uint64
+		if st, err := cli.ContainerStatsOneShot(context.Background(), sb.ContainerID()); err == nil {
+			var v container.StatsResponse
+			if json.NewDecoder(st.Body).Decode(&v) == nil {
+				mem = v.MemoryStats.Usage
+			}
+			st.Body.Close()
+		}
+		t.Logf("secure=%v: create %v, create→first exec done %v, per exec %v, idle memory %.1f MiB",
+			secure, created.Round(time.Millisecond), first.Round(time.Millisecond), per.Round(time.Millisecond), float64(mem)/(1<<20))
+	}
+}

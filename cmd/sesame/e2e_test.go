@@ -127,6 +127,7 @@ func startSesame(t testing.TB, env []string, args ...string) *process {
 	select {
 	case p.addr = <-listening:
 	case err := <-p.done:
+		p.done <- err // for the cleanup, which waits for the exit
 		t.Fatalf("sesame exited before it was ready: %v\n%s", err, p.Logs())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("sesame was not ready within 30 s\n%s", p.Logs())

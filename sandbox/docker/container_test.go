@@ -144,32 +144,40 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-// TestFigures measures create → first exec, per-exec overhead and an idle container's memory.
-// Run: go test -run TestFigures -v ./sandbox/docker
-func TestFigures(t *testing.T) {
-	p := newProvider(t, "test-figures")
+// BenchmarkSandbox measures what a task pays for its container: create → first command done (the
+// container destroyed after each), the overhead of one more command, and an idle container's memory.
+//
+//	scripts/test -run '^$' -bench BenchmarkSandbox -benchtime 10x ./sandbox/docker
+func BenchmarkSandbox(b *testing.B) {
+	p := newProvider(b, "bench-sandbox")
 	for _, secure := range []bool{false, true} {
-		start := time.Now()
-		sb := newSandbox(t, p, sandbox.Policy{Enabled: secure}, nil)
-		created := time.Since(start)
-		mustRun(t, sb, "true")
-		first := time.Since(start)
-		const n = 10
-		start = time.Now()
-		for range n {
-			mustRun(t, sb, "true")
-		}
-		per := time.Since(start) / n
-		time.Sleep(500 * time.Millisecond)
-		var mem uint64
-		if st, err := cli.ContainerStatsOneShot(context.Background(), sb.ContainerID()); err == nil {
-			var v container.StatsResponse
-			if json.NewDecoder(st.Body).Decode(&v) == nil {
-				mem = v.MemoryStats.Usage
+		policy := sandbox.Policy{Enabled: secure}
+		name := fmt.Sprintf("secure=%v", secure)
+		b.Run(name+"/create-and-first-exec", func(b *testing.B) {
+			for b.Loop() {
+				sb := newSandbox(b, p, policy, nil)
+				mustRun(b, sb, "true")
+				if err := sb.Destroy(context.Background()); err != nil {
+					b.Fatal(err)
+				}
 			}
-			st.Body.Close()
-		}
-		t.Logf("secure=%v: create %v, create→first exec done %v, per exec %v, idle memory %.1f MiB",
-			secure, created.Round(time.Millisecond), first.Round(time.Millisecond), per.Round(time.Millisecond), float64(mem)/(1<<20))
+		})
+		b.Run(name+"/exec", func(b *testing.B) {
+			sb := newSandbox(b, p, policy, nil)
+			for b.Loop() {
+				mustRun(b, sb, "true")
+			}
+			time.Sleep(500 * time.Millisecond) // idle
+			st, err := cli.ContainerStatsOneShot(context.Background(), sb.ContainerID())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Body.Close()
+			var v container.StatsResponse
+			if err := json.NewDecoder(st.Body).Decode(&v); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(v.MemoryStats.Usage)/(1<<20), "idle-MiB")
+		})
 	}
 }

@@ -140,7 +140,7 @@ func ensureImage(ctx context.Context) (string, error) {
 }
 
 // newProvider returns a provider on the test image with the test init and instance.
-func newProvider(t *testing.T, instance string) *docker.Provider {
+func newProvider(t testing.TB, instance string) *docker.Provider {
 	t.Helper()
 	p, err := docker.New(docker.Options{
 		Image:       testImage,
@@ -164,7 +164,7 @@ type testSandbox struct {
 
 // newSandbox creates a sandbox in a fresh task directory with a workspace at {TaskDir}/repo,
 // destroyed when the test ends.
-func newSandbox(t *testing.T, p *docker.Provider, policy sandbox.Policy, onViolation func(sesame.Violation)) *testSandbox {
+func newSandbox(t testing.TB, p *docker.Provider, policy sandbox.Policy, onViolation func(sesame.Violation)) *testSandbox {
 	t.Helper()
 	taskDir := t.TempDir()
 	ws := filepath.Join(taskDir, "repo")
@@ -192,7 +192,7 @@ func newSandbox(t *testing.T, p *docker.Provider, policy sandbox.Policy, onViola
 }
 
 // run execs argv and returns its exit code and output.
-func run(t *testing.T, sb sandbox.Sandbox, req sandbox.ExecRequest) (code int, stdout, stderr string, err error) {
+func run(t testing.TB, sb sandbox.Sandbox, req sandbox.ExecRequest) (code int, stdout, stderr string, err error) {
 	t.Helper()
 	var o, e bytes.Buffer
 	req.Stdout, req.Stderr = &o, &e
@@ -201,7 +201,7 @@ func run(t *testing.T, sb sandbox.Sandbox, req sandbox.ExecRequest) (code int, s
 }
 
 // mustRun execs argv and fails the test unless it exits 0.
-func mustRun(t *testing.T, sb sandbox.Sandbox, argv ...string) string {
+func mustRun(t testing.TB, sb sandbox.Sandbox, argv ...string) string {
 	t.Helper()
 	code, out, errOut, err := run(t, sb, sandbox.ExecRequest{Argv: argv})
 	if err != nil || code != 0 {

@@ -1,5 +1,6 @@
-// Package sandboxtest is what a test binary that runs the local sandbox needs: to be the sandbox's
-// init stage (as the sesame binary is), and task folders the sandbox's user can reach.
+// Package sandboxtest is what tests of the sandbox providers share: what a test binary that runs the
+// local sandbox needs (to be the sandbox's init stage, as the sesame binary is, and task folders the
+// sandbox's user can reach), and Contract, the one table of contract cases every provider passes.
 package sandboxtest
 
 import (

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/docker/docker/api/types/container"
 
@@ -59,7 +57,7 @@ func (p *Provider) Create(ctx context.Context, spec sandbox.Spec) (sandbox.Sandb
 		return nil, sesame.Errorf(sesame.EUNAVAILABLE, "docker sandbox: init binary %s: %v", p.opts.Init, err)
 	}
 	if os.Geteuid() == 0 {
-		if err := chownTree(handedOver(spec.Workspace, p.uid, p.gid), p.uid, p.gid); err != nil {
+		if err := sandbox.ChownTree(sandbox.HandedOver(spec.Workspace, p.uid, p.gid), p.uid, p.gid); err != nil {
 			return nil, fmt.Errorf("create sandbox: hand the workspace to the sandbox's user: %w", err)
 		}
 	}
@@ -161,41 +159,3 @@ func (s *Sandbox) cleanup(ctx context.Context) error {
 }
 
 var _ io.Closer = (*egress.Proxy)(nil)
-
-// chownTree gives root and everything under it to uid:gid, skipping what is already theirs.
-func chownTree(root string, uid, gid int) error {
-	if root == "" {
-		return nil
-	}
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == uid && int(st.Gid) == gid {
-			return nil
-		}
-		return os.Lchown(p, uid, gid)
-	})
-}
-
-// handedOver returns what of the workspace still has to be given to the sandbox's user: all of it,
-// unless its folder is already that user's (a spare handed over whole by gitops.Cache with Owner);
-// then only .git, which checking it out as the task's branch wrote.
-func handedOver(workspace string, uid, gid int) string {
-	fi, err := os.Lstat(workspace)
-	if err != nil {
-		return workspace
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == uid && int(st.Gid) == gid {
-		git := filepath.Join(workspace, ".git")
-		if _, err := os.Lstat(git); err != nil {
-			return ""
-		}
-		return git
-	}
-	return workspace
-}

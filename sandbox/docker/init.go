@@ -70,7 +70,7 @@ func runServe(args []string) int {
 			fmt.Fprintln(os.Stderr, "sesame docker init: proxy relay:", err)
 			return 1
 		}
-		go relay(l, *proxy)
+		go egress.Relay(l, *proxy)
 	}
 	for s := range sigs {
 		if s != syscall.SIGCHLD {
@@ -85,24 +85,6 @@ func runServe(args []string) int {
 		}
 	}
 	return 0
-}
-
-// relay accepts connections on l and joins each to a new connection to the proxy socket.
-func relay(l net.Listener, socket string) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			p, err := net.Dial("unix", socket)
-			if err != nil {
-				c.Close()
-				return
-			}
-			egress.Join(c, p)
-		}()
-	}
 }
 
 // runExec runs the command in a new session and waits for it. SIGTERM is passed on to the whole

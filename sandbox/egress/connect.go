@@ -113,3 +113,23 @@ func (t *tunnel) pipe(dst, src net.Conn) int64 {
 	}
 	return n
 }
+
+// Relay accepts connections on l until it is closed and joins each to a new connection to the unix
+// socket: how a sandbox without a network reaches its task's proxy (an in-sandbox listener on
+// loopback, the proxy's socket mounted in). A connection the socket refuses is closed.
+func Relay(l net.Listener, socket string) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			p, err := net.Dial("unix", socket)
+			if err != nil {
+				c.Close()
+				return
+			}
+			Join(c, p)
+		}()
+	}
+}

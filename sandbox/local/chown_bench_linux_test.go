@@ -3,6 +3,8 @@
 package local
 
 import (
+	"github.com/sesame-works/sesame/sandbox"
+
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,18 +36,18 @@ func BenchmarkChownTree(b *testing.B) {
 	b.Run("fresh", func(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
-			if err := chownTree(root, 0, 0); err != nil {
+			if err := sandbox.ChownTree(root, 0, 0); err != nil {
 				b.Fatal(err)
 			}
 			b.StartTimer()
-			if err := chownTree(root, DefaultSandboxUID, DefaultSandboxUID); err != nil {
+			if err := sandbox.ChownTree(root, DefaultSandboxUID, DefaultSandboxUID); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("walk", func(b *testing.B) {
 		for b.Loop() {
-			if err := chownTree(root, DefaultSandboxUID, DefaultSandboxUID); err != nil {
+			if err := sandbox.ChownTree(root, DefaultSandboxUID, DefaultSandboxUID); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -55,7 +57,7 @@ func BenchmarkChownTree(b *testing.B) {
 	}
 	b.Run("handed", func(b *testing.B) {
 		for b.Loop() {
-			if err := chownTree(handedOver(root, DefaultSandboxUID, DefaultSandboxUID), DefaultSandboxUID, DefaultSandboxUID); err != nil {
+			if err := sandbox.ChownTree(sandbox.HandedOver(root, DefaultSandboxUID, DefaultSandboxUID), DefaultSandboxUID, DefaultSandboxUID); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -72,7 +72,7 @@ func runInit(args []string) int {
 			fmt.Fprintln(os.Stderr, "sesame sandbox init: proxy relay:", err)
 			return 126
 		}
-		go relay(l, rules.proxy)
+		go egress.Relay(l, rules.proxy)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -120,22 +120,4 @@ func runExec(args []string) int {
 	err = syscall.Exec(path, argv, os.Environ())
 	fmt.Fprintln(os.Stderr, "sesame sandbox exec:", err)
 	return 126
-}
-
-// relay accepts connections on l and joins each to a new connection to the proxy socket.
-func relay(l net.Listener, socket string) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			p, err := net.Dial("unix", socket)
-			if err != nil {
-				c.Close()
-				return
-			}
-			egress.Join(c, p)
-		}()
-	}
 }

@@ -183,47 +183,6 @@ func searchable(dir string, fi fs.FileInfo, base string, uid, gid int) error {
 		"the sandbox's user (uid %d) cannot reach %s: make it searchable (chmod o+x %s) or move what the sandbox needs elsewhere", uid, dir, dir)
 }
 
-// chownTree gives the sandbox's user a tree that Sesame made (the workspace, the per-task home),
-// without following symlinks. What is already the user's is left as is: a workspace made from a
-// spare that was handed over in advance (gitops.Cache.Owner) costs a walk, not a write per file.
-func chownTree(root string, uid, gid int) error {
-	if root == "" {
-		return nil
-	}
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == uid && int(st.Gid) == gid {
-			return nil
-		}
-		return os.Lchown(p, uid, gid)
-	})
-}
-
-// handedOver returns what of the workspace still has to be given to the sandbox's user: all of it,
-// unless its folder is already that user's, which says that whoever made it (a spare of
-// gitops.Cache with Owner) handed the working tree over whole; then only .git, which checking it
-// out as a task's branch wrote.
-func handedOver(workspace string, uid, gid int) string {
-	fi, err := os.Lstat(workspace)
-	if err != nil {
-		return workspace
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == uid && int(st.Gid) == gid {
-		git := filepath.Join(workspace, ".git")
-		if _, err := os.Lstat(git); err != nil {
-			return "" // nothing was added to what was handed over
-		}
-		return git
-	}
-	return workspace
-}
-
 // writeAccounts writes the sandbox's /etc/passwd and /etc/group into dir: root, the sandbox's
 // user (named sesame, with home as its home) and nobody. The host's accounts are not shown.
 func writeAccounts(dir, home string, uid, gid int) (passwd, group string, err error) {

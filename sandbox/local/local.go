@@ -263,8 +263,8 @@ func (s *Sandbox) prepare() error {
 	}
 	base := filepath.Dir(s.spec.TaskDir)
 	if drop {
-		for _, tree := range []string{s.home, s.tmp, handedOver(s.spec.Workspace, uid, gid)} {
-			if err := chownTree(tree, uid, gid); err != nil {
+		for _, tree := range []string{s.home, s.tmp, sandbox.HandedOver(s.spec.Workspace, uid, gid)} {
+			if err := sandbox.ChownTree(tree, uid, gid); err != nil {
 				return fmt.Errorf("hand %s to the sandbox's user: %w", tree, err)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -211,9 +212,7 @@ func silentServer(t *testing.T) string {
 // is still checked.
 func TestStatusSourceDoesNotWaitForADeadRedis(t *testing.T) {
 	p := newStatusParts(t)
-	refused, _ := net.Listen("tcp", "127.0.0.1:0")
-	refusedAddr := refused.Addr().String()
-	refused.Close()
+	refusedAddr := refusingAddr(t)
 	tests := []struct {
 		name, addr, want string
 		timeout          time.Duration
@@ -466,4 +465,24 @@ func adminPage(t *testing.T, base string) string {
 		t.Fatalf("GET /admin as the admin: %d\n%s", res.StatusCode, b)
 	}
 	return string(b)
+}
+
+// refusingAddr returns a loopback address that refuses connections for as long as the test runs: a
+// port bound but never listened on (a closed listener's port could be taken by another test's
+// server meanwhile, which then answers).
+func refusingAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }

@@ -4,24 +4,15 @@ import (
 	"context"
 	"strings"
 	"testing"
-
-	"github.com/sesame-works/sesame/internal/pgtest"
-	"github.com/sesame-works/sesame/internal/redistest"
 )
 
 // A worker told to use the docker provider refuses to start, saying why, when its image is not on
 // the engine: tasks never queue up behind a sandbox that cannot start.
 func TestDockerProviderNeedsItsImage(t *testing.T) {
-	env := map[string]string{
-		"BETTER_AUTH_SECRET":   "docker-auth-secret-0123456789abcdefghijklmnop",
-		"ENCRYPTION_KEY":       "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-		"BASE_URL":             "https://sesame.example.com",
-		"DATABASE_URL":         pgtest.NewDatabase(t),
-		"REDIS_URL":            redistest.New(t).URL(),
-		"TASK_DIR_BASE":        t.TempDir(),
+	env := mainEnv(t, map[string]string{
 		"SANDBOX_PROVIDER":     "docker",
 		"DOCKER_SANDBOX_IMAGE": "localhost/sesame-no-such-image:never",
-	}
+	})
 	m := &Main{Role: RoleWorker, Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
 	err := m.Open(context.Background())
 	m.Close()

@@ -13,8 +13,6 @@ import (
 
 	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/config"
-	"github.com/sesame-works/sesame/internal/pgtest"
-	"github.com/sesame-works/sesame/internal/redistest"
 	"github.com/sesame-works/sesame/postgres"
 )
 
@@ -50,16 +48,7 @@ func TestServerPaths(t *testing.T) {
 // over the config; an environment variable locks its setting. A save on another node reaches this
 // one through Redis well before the periodic reload.
 func TestSandboxPolicyFollowsSavedSettings(t *testing.T) {
-	env := map[string]string{
-		"BETTER_AUTH_SECRET":     "policy-auth-secret-0123456789abcdefghijklmnop",
-		"ENCRYPTION_KEY":         "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-		"BASE_URL":               "https://sesame.example.com",
-		"DATABASE_URL":           pgtest.NewDatabase(t),
-		"REDIS_URL":              redistest.New(t).URL(),
-		"LISTEN_ADDR":            "127.0.0.1:0",
-		"SANDBOX_DENIED_DOMAINS": "evil.example",
-		"TASK_DIR_BASE":          t.TempDir(),
-	}
+	env := mainEnv(t, map[string]string{"SANDBOX_DENIED_DOMAINS": "evil.example"})
 	m := startMain(t, RoleWeb, env)
 	settings := postgres.NewSettingStore(m.DB)
 	ctx := context.Background()

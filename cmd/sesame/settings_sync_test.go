@@ -7,23 +7,13 @@ import (
 	"time"
 
 	"github.com/sesame-works/sesame/config"
-	"github.com/sesame-works/sesame/internal/pgtest"
-	"github.com/sesame-works/sesame/internal/redistest"
 	"github.com/sesame-works/sesame/postgres"
 )
 
 // A secret an admin saves on another node reaches this one sealed, opens, and is masked in what
 // this node's tasks print from the moment a task can read it.
 func TestSavedSecretIsMaskedEverywhere(t *testing.T) {
-	env := map[string]string{
-		"BETTER_AUTH_SECRET": "sync-auth-secret-0123456789abcdefghijklmnopq",
-		"ENCRYPTION_KEY":     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-		"BASE_URL":           "https://sesame.example.com",
-		"DATABASE_URL":       pgtest.NewDatabase(t),
-		"REDIS_URL":          redistest.New(t).URL(),
-		"LISTEN_ADDR":        "127.0.0.1:0",
-		"TASK_DIR_BASE":      t.TempDir(),
-	}
+	env := mainEnv(t, nil)
 	m := startMain(t, RoleAll, env)
 	if len(m.maskers) != 2 {
 		t.Fatalf("%d maskers; want the runner's and the web app's", len(m.maskers))

@@ -363,15 +363,7 @@ func runMain(t *testing.T, role string, env map[string]string) (m *Main, stop fu
 // them on /admin, and the web node leaves the list when it shuts down.
 func TestNodesOfRunningProcesses(t *testing.T) {
 	base := sandboxtest.TaskBase(t)
-	env := map[string]string{
-		"BETTER_AUTH_SECRET": "status-auth-secret-0123456789abcdefghijklmnop",
-		"ENCRYPTION_KEY":     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-		"BASE_URL":           "http://sesame.test",
-		"DATABASE_URL":       pgtest.NewDatabase(t),
-		"REDIS_URL":          redistest.New(t).URL(),
-		"LISTEN_ADDR":        "127.0.0.1:0",
-		"TASK_DIR_BASE":      base,
-	}
+	env := mainEnv(t, map[string]string{"BASE_URL": "http://sesame.test", "TASK_DIR_BASE": base})
 	worker, _ := runMain(t, RoleAll, env)
 	web, stopWeb := runMain(t, RoleWeb, env)
 	reg := worker.registry()

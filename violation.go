@@ -4,10 +4,12 @@ package sesame
 const (
 	EventStatus    = "status"    // a change of status; Message is the new status
 	EventStep      = "step"      // a step of the runner (workspace ready, committed, ...)
+	EventSetup     = "setup"     // the runtimes and dependencies installed before the agent: a line of output, or a step's end
 	EventAgent     = "agent"     // something the agent did (text, tool call, result)
 	EventReply     = "reply"     // a reply posted where the request came from
 	EventSandbox   = "sandbox"   // how the agent's sandbox was set up (provider, whether security was on)
 	EventViolation = "violation" // the sandbox refused something the agent tried (see Violation)
+	EventPreview   = "preview"   // the ports with a server in the sandbox changed; Data["ports"] lists them
 )
 
 // ViolationKind says which wall a violation hit.

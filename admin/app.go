@@ -80,7 +80,9 @@ type Options struct {
 	Audit sesame.AuditStore
 	// Status reports the health of the whole deployment for /admin. nil: the page says it is unknown.
 	Status StatusSource
-	Logger *slog.Logger
+	// Previews reaches the servers agents run in their sandboxes. nil: previews are not offered.
+	Previews Previews
+	Logger   *slog.Logger
 }
 
 // App is the web app.
@@ -170,7 +172,10 @@ func (a *App) routes() http.Handler {
 		a.Logger.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
 		a.errorPage(w, r, http.StatusForbidden, "This request came from another site, so Sesame refused it. Go back to the page and submit the form again.")
 	}))
-	return a.sessions.LoadAndSave(cop.Handler(a.setupGate(mux)))
+	outer := http.NewServeMux()
+	a.previewRoutes(outer)
+	outer.Handle("/", cop.Handler(a.setupGate(mux)))
+	return a.sessions.LoadAndSave(outer)
 }
 
 // setupGate sends every page to /setup until the first user exists.

@@ -57,6 +57,11 @@ func viewEvent(e sesame.TaskEvent) eventView {
 		v.Title = "Reply"
 	case sesame.EventAgent:
 		v = viewAgentEvent(v, e)
+	case sesame.EventSetup:
+		v.Title = "Setup"
+		v.IsError = e.Data["status"] == "failed"
+	case sesame.EventPreview:
+		v.Title = "Preview"
 	default:
 		v.Title = e.Type
 	}

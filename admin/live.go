@@ -190,6 +190,7 @@ type liveMessage struct {
 	Type    string `json:"type"`
 	Status  string `json:"status,omitempty"`  // a status event's new status, for the summary's badge
 	Sandbox string `json:"sandbox,omitempty"` // a sandbox event's line for the summary
+	Ports   *[]int `json:"ports,omitempty"`   // a preview event's ports, for the summary's links
 	HTML    string `json:"html"`
 }
 
@@ -211,6 +212,9 @@ func (c *frameCache) frame(e sesame.TaskEvent, p *pages) []byte {
 		m.Status = e.Message
 	case sesame.EventSandbox:
 		m.Sandbox = sandboxLine(e)
+	case sesame.EventPreview:
+		ports := previewPorts(e)
+		m.Ports = &ports
 	}
 	data, _ := json.Marshal(m)
 	f = make([]byte, 0, len(data)+40)

@@ -194,6 +194,7 @@ type taskView struct {
 	LastID   int64
 	Live     bool // still running: the page follows its events
 	CanStop  bool
+	Previews []int // ports with a server in the sandbox now (live tasks only)
 }
 
 func (a *App) taskPage(w http.ResponseWriter, r *http.Request, u *sesame.User) {
@@ -210,6 +211,9 @@ func (a *App) taskPage(w http.ResponseWriter, r *http.Request, u *sesame.User) {
 	for _, e := range stored {
 		v.Events = append(v.Events, viewEvent(e))
 		v.LastID = e.ID
+		if e.Type == sesame.EventPreview && v.Live {
+			v.Previews = previewPorts(e)
+		}
 	}
 	a.render(w, r, http.StatusOK, "task", firstLine(t.Instruction), v)
 }

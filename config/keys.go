@@ -47,6 +47,7 @@ const (
 	SandboxDeniedDomains        = "sandbox.deniedDomains"
 	TasksBaseDirectory          = "tasks.baseDirectory"
 	TasksMaxDuration            = "tasks.maxDuration"
+	TasksInstallRuntimes        = "tasks.installRuntimes"
 	WorkerConcurrency           = "worker.concurrency"
 	WorkerPollInterval          = "worker.pollInterval"
 	AgentsInstallDir            = "agents.installDir"

@@ -176,6 +176,8 @@ var registry = []Setting{
 		Description: "Directory under which each task gets its own workspace"},
 	{Key: TasksMaxDuration, Env: "TASK_MAX_DURATION", Type: TypeDuration, Default: "30m",
 		Description: "Longest a task may run before it is stopped"},
+	{Key: TasksInstallRuntimes, Env: "TASK_INSTALL_RUNTIMES", Type: TypeBool, Default: "true",
+		Description: "Before the agent starts, install in its sandbox the runtime versions the repository names (.nvmrc, .node-version, .python-version, .tool-versions, mise.toml) with mise, and its dependencies from its lockfiles (npm ci, pip, bundle install, go mod download, ...); the registries and download sites this needs (registry.npmjs.org, pypi.org, nodejs.org, github.com, ...) are then allowed through the sandbox's proxy for the whole task, the agent's own commands included"},
 	{Key: WorkerConcurrency, Env: "WORKER_CONCURRENCY", Type: TypeInt, Default: "10", Startup: true,
 		Description: "Tasks one worker process runs at the same time"},
 	{Key: WorkerPollInterval, Env: "WORKER_POLL_INTERVAL", Type: TypeDuration, Default: "50ms", Startup: true,

@@ -45,6 +45,8 @@ var documented = []struct {
 	{"SANDBOX_ALLOWED_DOMAINS", "sandbox.allowedDomains", ""},
 	{"SANDBOX_DENIED_DOMAINS", "sandbox.deniedDomains", ""},
 	{"TASK_MAX_DURATION", "tasks.maxDuration", "30m"},
+	// The seed's "Runtime & Dependency Management" runs by itself; this turns it off (issue 11).
+	{"TASK_INSTALL_RUNTIMES", "tasks.installRuntimes", undocumented},
 	{"AGENTS_DIR", "agents.installDir", ""},
 	{"WORKER_CONCURRENCY", "worker.concurrency", "10"},
 	{"WORKER_POLL_INTERVAL", "worker.pollInterval", "50ms"},

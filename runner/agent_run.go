@@ -24,10 +24,11 @@ const maxOutput = 16 << 10
 // and said to be so in the log.
 const maxLine = 1 << 20
 
-// runAgent runs argv in sb, turning each line of its stream into task events as it comes. It returns
-// the agent's result, and an error saying in words why the run failed: context.DeadlineExceeded when
-// limit (the task's maximum duration) ran out.
-func (r *Runner) runAgent(ctx context.Context, t *sesame.Task, adapter agent.Adapter, sb sandbox.Sandbox, argv []string, limit time.Duration, log *slog.Logger) (agent.Result, error) {
+// runAgent runs argv in sb with env added to its environment (what the runtime setup installed),
+// turning each line of its stream into task events as it comes. It returns the agent's result, and
+// an error saying in words why the run failed: context.DeadlineExceeded when limit (the task's
+// maximum duration) ran out.
+func (r *Runner) runAgent(ctx context.Context, t *sesame.Task, adapter agent.Adapter, sb sandbox.Sandbox, argv []string, env map[string]string, limit time.Duration, log *slog.Logger) (agent.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	parser := adapter.NewParser()
@@ -42,7 +43,7 @@ func (r *Runner) runAgent(ctx context.Context, t *sesame.Task, adapter agent.Ada
 	}}
 	stderr := &tailBuffer{max: 4 << 10}
 	r.note(ctx, t, "agent started", map[string]any{"agent": adapter.Name()})
-	code, err := sb.Exec(ctx, sandbox.ExecRequest{Argv: argv, Stdout: stdout, Stderr: stderr})
+	code, err := sb.Exec(ctx, sandbox.ExecRequest{Argv: argv, Env: env, Stdout: stdout, Stderr: stderr})
 	stdout.Flush()
 	res := parser.Result()
 	if ctx.Err() != nil {

@@ -111,6 +111,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		return failed("Sesame could not check out %s.", repo.DefaultBranch)
 	}
 	r.note(ctx, t, "workspace ready", map[string]any{"branch": o.branch, "base": repo.DefaultBranch, "ms": time.Since(start).Milliseconds()})
+	plan := r.runtimePlan(workspace, set, log) // its registries join the sandbox's allowlist
 
 	// The agent, in its sandbox, within the task's maximum duration.
 	opts.Prompt, opts.Model, opts.Workdir = prompt(t), t.Model, workspace
@@ -126,11 +127,15 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	o.secured = policy.Secured(t.SandboxSecurity)
 	refused := newViolations(r, t)
 	hosts, endpoints := policy.Domains()
-	spec := sandbox.Spec{TaskID: t.ID, TaskDir: taskDir, Workspace: workspace, Env: env,
+	gw := r.openPreviews(taskDir, log)
+	if gw != nil {
+		defer gw.Close() // after the sandbox is destroyed (defers run last first)
+	}
+	spec := sandbox.Spec{TaskID: t.ID, TaskDir: taskDir, Workspace: workspace, Env: env, PreviewSocket: previewSocket(gw),
 		ReadOnly: []string{filepath.Join(mirror, "objects")},
 		Policy: sandbox.Policy{
 			Enabled:        o.secured,
-			AllowedDomains: append(adapter.Domains(opts), hosts...),
+			AllowedDomains: append(append(adapter.Domains(opts), hosts...), plan.Domains()...),
 			DeniedDomains:  policy.DeniedDomains,
 			Endpoints:      append(adapter.Endpoints(opts), endpoints...),
 		},
@@ -147,10 +152,12 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	defer sb.Destroy(context.WithoutCancel(ctx))
 	o.violations = refused
 	r.recordSandbox(ctx, t, spec)
+	defer r.watchPreviews(ctx, t, gw)() // before the sandbox is destroyed
+	runtimeEnv := r.installRuntimes(ctx, t, sb, plan, set, log)
 	if err := r.setStatus(ctx, t, sesame.StatusRunning, ""); err != nil {
 		return failed("Sesame could not record the task's progress.")
 	}
-	res, err := r.runAgent(ctx, t, adapter, sb, argv, set.MaxDuration, log)
+	res, err := r.runAgent(ctx, t, adapter, sb, argv, runtimeEnv, set.MaxDuration, log)
 	o.summary, o.usage = res.Summary, res.Usage
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):

@@ -63,6 +63,9 @@ type Runner struct {
 	WorkerID string
 	// Lease is how long a task's lease lasts unless renewed (Heartbeat); 0 means DefaultLease.
 	Lease time.Duration
+	// Runtimes configures the install of a repository's runtimes and dependencies before its agent
+	// runs (Settings.InstallRuntimes turns it on).
+	Runtimes RuntimeOptions
 
 	once    sync.Once
 	mu      sync.Mutex
@@ -78,6 +81,10 @@ type Settings struct {
 	// SandboxSecurity is sandbox.security.enabled when Policy is nil: on, every task runs with the
 	// sandbox's OS-level restrictions; off, only tasks that ask for them.
 	SandboxSecurity bool
+	// InstallRuntimes is tasks.installRuntimes: before the agent starts, install the runtimes the
+	// repository's version files name (mise) and its dependencies (lockfiles), with the registries
+	// they need allowed through the sandbox's proxy for the whole task.
+	InstallRuntimes bool
 }
 
 // taskSettings returns the settings a task starting now runs with.

@@ -73,6 +73,14 @@ type Spec struct {
 	Env map[string]string
 	// Policy is the security policy the task runs with.
 	Policy Policy
+	// PreviewSocket, when set, is the host path of the unix socket the task's preview gateway
+	// listens on (see sandbox/preview). A provider that supports previews binds it into the sandbox
+	// and runs preview.Serve next to the sandbox's processes, in their network namespace, so that
+	// the servers they start on loopback ports can be reached from the host; the egress relay's
+	// port is never offered. The local provider does this only when Policy.Enabled (without it the
+	// agent shares the host's network, where Sesame cannot tell its ports from anyone else's); a
+	// provider that does not support previews ignores it.
+	PreviewSocket string
 	// OnViolation, when set, is called for everything the sandbox refuses the task's processes (a
 	// connection, a file access) as it happens, from any goroutine, possibly concurrently. It must
 	// not block for long.

@@ -1,6 +1,9 @@
 package sandbox
 
 import (
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -17,8 +20,22 @@ func (s Spec) Validate() error {
 		return sesame.Errorf(sesame.EINVALID, "sandbox spec: task dir %q is not an absolute path", s.TaskDir)
 	case !filepath.IsAbs(s.Workspace):
 		return sesame.Errorf(sesame.EINVALID, "sandbox spec: workspace %q is not an absolute path", s.Workspace)
+	case s.PreviewSocket != "" && !filepath.IsAbs(s.PreviewSocket):
+		return sesame.Errorf(sesame.EINVALID, "sandbox spec: preview socket %q is not an absolute path", s.PreviewSocket)
 	}
 	return ValidateEnv(s.Env)
+}
+
+// IsSocket checks that path is a unix socket (not a symlink to one).
+func IsSocket(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("preview socket: %w", err)
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return sesame.Errorf(sesame.EINVALID, "preview socket %s is not a socket", path)
+	}
+	return nil
 }
 
 // ValidateEnv checks that env can be passed to a process: keys non-empty without '=' or NUL,

@@ -21,6 +21,26 @@
     count.textContent = n === 0 ? "none" : n === 1 ? "1 blocked action" : n + " blocked actions";
   }
 
+  // The summary's preview links: one per port a server listens on in the sandbox now.
+  function showPreviews(ports) {
+    var dd = document.getElementById("previews");
+    if (!dd) return;
+    dd.textContent = "";
+    if (ports.length === 0) {
+      dd.textContent = "none now: a server the agent starts in its sandbox shows here";
+      return;
+    }
+    ports.forEach(function (p) {
+      var a = document.createElement("a");
+      a.href = dd.dataset.base + String(Number(p)) + "/";
+      a.target = "_blank";
+      a.rel = "noopener";
+      a.textContent = "port " + String(Number(p));
+      dd.appendChild(a);
+      dd.appendChild(document.createTextNode(" "));
+    });
+  }
+
   function atBottom() {
     return window.innerHeight + window.scrollY >= document.body.offsetHeight - 40;
   }
@@ -46,6 +66,7 @@
       if (line) line.textContent = m.sandbox;
     }
     if (m.type === "violation") countBlocked();
+    if (m.ports) showPreviews(m.ports);
     if (follow) window.scrollTo(0, document.body.scrollHeight);
   });
 

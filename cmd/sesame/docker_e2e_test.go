@@ -1,11 +1,6 @@
 package main_test
 
 import (
-	"archive/tar"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,114 +9,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-works/sesame/internal/dockertest"
 	"github.com/sesame-works/sesame/internal/githubtest"
 	"github.com/sesame-works/sesame/internal/modeltest"
 )
 
-// agentImage imports, once per content, an image in which Claude Code can run: the CLI (a native
-// binary) on PATH, bash for its Bash tool, busybox for the rest, the C library they need, CA
-// certificates and the user sesame (1000:1000). No registry is reachable here, so it is made from
-// this host's files, as the sandbox image's expectations say (sandbox/image/README.md).
+// agentImage imports, once per content, an image in which Claude Code can run (see
+// dockertest.ClaudeImage). No registry is reachable here, so it is made from this host's files, as
+// the sandbox image's expectations say (sandbox/image/README.md).
 func agentImage(t *testing.T) string {
 	t.Helper()
 	claude, err := filepath.EvalSymlinks(filepath.Join(agentsDir(t), "claude", "node_modules", ".bin", "claude"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string]string{ // path in the image → path on the host
-		"usr/local/bin/claude":              claude,
-		"bin/busybox":                       "/bin/busybox",
-		"bin/bash":                          "/usr/bin/bash",
-		"etc/ssl/certs/ca-certificates.crt": "/etc/ssl/certs/ca-certificates.crt",
-	}
-	for _, bin := range []string{claude, "/usr/bin/bash"} {
-		out, err := exec.Command("ldd", bin).Output()
-		if err != nil {
-			t.Fatalf("ldd %s: %v", bin, err)
-		}
-		for _, line := range strings.Split(string(out), "\n") {
-			for _, f := range strings.Fields(line) {
-				if strings.HasPrefix(f, "/") {
-					files[strings.TrimPrefix(f, "/")] = f
-				}
-			}
-		}
-	}
-	h := sha256.New()
-	for dst, src := range files {
-		st, err := os.Stat(src)
-		if err != nil {
-			t.Fatalf("the agent image needs %s: %v", src, err)
-		}
-		fmt.Fprintf(h, "%s %s %d %d\n", dst, src, st.Size(), st.ModTime().UnixNano())
-	}
-	tag := "localhost/sesame-test-agent:" + hex.EncodeToString(h.Sum(nil)[:6])
-	if exec.Command("podman", "image", "exists", tag).Run() == nil {
-		return tag
-	}
-
-	tarball := filepath.Join(t.TempDir(), "rootfs.tar")
-	f, err := os.Create(tarball)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw := tar.NewWriter(f)
-	dirs := map[string]bool{}
-	var mkdir func(d string)
-	mkdir = func(d string) {
-		if d == "." || d == "" || dirs[d] {
-			return
-		}
-		mkdir(filepath.Dir(d))
-		dirs[d] = true
-		mode, uid := int64(0o755), 0
-		switch d {
-		case "tmp":
-			mode = 0o1777
-		case "home/sesame":
-			uid, mode = 1000, 0o1777 // an imported tarball may lose its owner; the provider copies the mode
-		}
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: mode, Uid: uid, Gid: uid})
-	}
-	for _, d := range []string{"tmp", "home/sesame", "run", "proc", "sys", "dev", "usr/bin", "etc"} {
-		mkdir(d)
-	}
-	for dst, src := range files {
-		mkdir(filepath.Dir(dst))
-		r, err := os.Open(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, _ := r.Stat()
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: dst, Mode: int64(st.Mode().Perm()), Size: st.Size()})
-		io.Copy(tw, r)
-		r.Close()
-	}
-	applets, err := exec.Command("/bin/busybox", "--list").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range strings.Fields(string(applets)) {
-		if a != "busybox" && a != "bash" {
-			tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", Mode: 0o777})
-		}
-	}
-	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "usr/bin/env", Linkname: "/bin/busybox", Mode: 0o777})
-	for name, body := range map[string]string{
-		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nsesame:x:1000:1000:Sesame agent:/home/sesame:/bin/bash\n",
-		"etc/group":  "root:x:0:\nsesame:x:1000:\n",
-	} {
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(body))})
-		tw.Write([]byte(body))
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	if out, err := exec.Command("podman", "import", tarball, tag).CombinedOutput(); err != nil {
-		t.Fatalf("podman import: %v\n%s", err, out)
-	}
-	return tag
+	return dockertest.MustImage(t, dockertest.ClaudeImage(claude))
 }
 
 // TestEndToEndDockerPullRequest: a comment → the real Claude Code CLI in a container of the docker

@@ -4,7 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/config"
@@ -22,6 +24,29 @@ func localSandbox(cfg *config.Config, logger *slog.Logger) *local.Provider {
 		}
 	}
 	return local.New(opts)
+}
+
+// hostMise is the mise executable the local provider's sandboxes run for the runtimes step: the one
+// scripts/install-agents puts in AGENTS_DIR (bound read-only in every sandbox), else one on the
+// server's PATH under /usr (a system folder every sandbox sees). "" lets the sandbox look "mise" up on
+// its own PATH, as a container from the sandbox image does.
+func hostMise(cfg *config.Config, local bool) string {
+	if !local {
+		return ""
+	}
+	if dir := cfg.String(config.AgentsInstallDir); dir != "" {
+		if abs, err := filepath.Abs(filepath.Join(dir, "mise", "node_modules", ".bin", "mise")); err == nil {
+			if _, err := os.Stat(abs); err == nil {
+				return abs
+			}
+		}
+	}
+	if p, err := exec.LookPath("mise"); err == nil {
+		if abs, err := filepath.Abs(p); err == nil && strings.HasPrefix(abs, "/usr/") {
+			return abs
+		}
+	}
+	return ""
 }
 
 // serverPaths are the paths of this server that no sandbox may see.

@@ -320,6 +320,7 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 			BaseDirectory:   base,
 			MaxDuration:     cfg.Duration(config.TasksMaxDuration),
 			CoAuthoredBy:    cfg.Bool(config.GitIncludeCoAuthoredBy),
+			InstallRuntimes: cfg.Bool(config.TasksInstallRuntimes),
 			SandboxSecurity: cfg.Bool(config.SandboxSecurityEnabled),
 		},
 		Live: func() runner.Settings {
@@ -327,9 +328,11 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 			return runner.Settings{
 				MaxDuration:     now.Duration(config.TasksMaxDuration),
 				CoAuthoredBy:    now.Bool(config.GitIncludeCoAuthoredBy),
+				InstallRuntimes: now.Bool(config.TasksInstallRuntimes),
 				SandboxSecurity: now.Bool(config.SandboxSecurityEnabled),
 			}
 		},
+		Runtimes: runner.RuntimeOptions{Mise: hostMise(cfg, m.docker == nil)},
 		Policy:   m.sandboxPolicy,
 		Users:    postgres.NewUserStore(m.DB),
 		BaseURL:  cfg.String(config.ServerBaseURL),

@@ -86,6 +86,7 @@ func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
 		Notifier:  settingsNotifier{rdb: m.Redis},
 		Limiter:   &ratelimit.Redis{Client: m.Redis, Prefix: "sesame:signin:"},
 		Status:    m.statusSource(),
+		Previews:  previewDialer{base: m.Config.String(config.TasksBaseDirectory)},
 		Logger:    m.Logger,
 	}
 	if app != nil {

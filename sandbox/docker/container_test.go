@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -179,5 +181,23 @@ func BenchmarkSandbox(b *testing.B) {
 			}
 			b.ReportMetric(float64(v.MemoryStats.Usage)/(1<<20), "idle-MiB")
 		})
+	}
+}
+
+// A task folder whose path has a comma (which Podman would cut there) is refused with words, and
+// nothing is made.
+func TestCommaInPathRefused(t *testing.T) {
+	p := newProvider(t, "test-comma")
+	dir := filepath.Join(t.TempDir(), "a,b")
+	ws := filepath.Join(dir, "repo")
+	if err := os.MkdirAll(ws, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := p.Create(t.Context(), sandbox.Spec{TaskID: "comma", TaskDir: dir, Workspace: ws})
+	if sesame.ErrorCode(err) != sesame.EINVALID || !strings.Contains(err.Error(), "comma") {
+		t.Fatalf("Create with a comma in the path: %v", err)
+	}
+	if n, err := p.Sweep(t.Context(), "test-comma"); err != nil || n != 0 {
+		t.Errorf("Sweep after the refusal: %d containers, %v", n, err)
 	}
 }

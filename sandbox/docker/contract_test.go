@@ -21,6 +21,12 @@ func TestContract(t *testing.T) {
 				spec.Policy = sandbox.Policy{Enabled: secured}
 				return p.Create(t.Context(), spec)
 			})
+			t.Run("preview", func(t *testing.T) {
+				sandboxtest.Preview(t, func(t *testing.T, spec sandbox.Spec) (sandbox.Sandbox, error) {
+					spec.Policy = sandbox.Policy{Enabled: secured}
+					return p.Create(t.Context(), spec)
+				})
+			})
 		})
 	}
 }

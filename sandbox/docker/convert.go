@@ -21,6 +21,8 @@ const (
 	initPath = "/run/sesame/init"
 	// socketDir is where the folder holding the task's proxy socket is bound.
 	socketDir = "/run/sesame/proxy"
+	// previewPath is where the task's preview gateway socket is bound.
+	previewPath = "/run/sesame/preview.sock"
 	// ProxyPort is the loopback port of the in-container relay to the task's egress proxy;
 	// HTTP_PROXY and friends point at it.
 	ProxyPort = 3128
@@ -40,6 +42,7 @@ type containerSpec struct {
 	workspace        string // host path, bound at the same path
 	readOnly         []string
 	proxyDir         string // host folder holding proxy.sock; "" without a proxy
+	preview          string // host path of the preview gateway's socket; "" for none
 	network          string // "none" when secured, else Options.OpenNetwork
 	cpus             float64
 	memory, pids     int64
@@ -50,6 +53,9 @@ func (s containerSpec) configs() (*container.Config, *container.HostConfig) {
 	cmd := []string{initPath, serveArg}
 	if s.proxyDir != "" {
 		cmd = append(cmd, "-proxy", socketDir+"/proxy.sock", "-port", strconv.Itoa(ProxyPort))
+	}
+	if s.preview != "" {
+		cmd = append(cmd, "-preview", previewPath)
 	}
 	cfg := &container.Config{
 		Image:      s.image,
@@ -69,6 +75,9 @@ func (s containerSpec) configs() (*container.Config, *container.HostConfig) {
 	}
 	if s.proxyDir != "" {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: s.proxyDir, Target: socketDir, ReadOnly: true})
+	}
+	if s.preview != "" {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: s.preview, Target: previewPath, ReadOnly: true})
 	}
 	pids := s.pids
 	host := &container.HostConfig{

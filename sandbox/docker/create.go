@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/docker/docker/api/types/container"
 
@@ -41,6 +42,13 @@ func (p *Provider) Create(ctx context.Context, spec sandbox.Spec) (sandbox.Sandb
 			return nil, sesame.Errorf(sesame.EINVALID, "sandbox spec: read-only path %q is not absolute", ro)
 		}
 		spec.ReadOnly[i] = filepath.Clean(ro)
+	}
+	// Podman reads a bind mount's source up to its first comma as the path: refuse such paths
+	// clearly rather than fail at container creation.
+	for _, path := range append([]string{spec.TaskDir, spec.Workspace, spec.PreviewSocket}, spec.ReadOnly...) {
+		if strings.Contains(path, ",") {
+			return nil, sesame.Errorf(sesame.EINVALID, "docker sandbox: %s has a comma in its path, which container engines cannot mount; choose a TASK_DIR_BASE without one", path)
+		}
 	}
 	for _, dir := range []string{spec.TaskDir, spec.Workspace} {
 		if fi, err := os.Stat(dir); err != nil {
@@ -82,6 +90,12 @@ func (p *Provider) Create(ctx context.Context, spec sandbox.Spec) (sandbox.Sandb
 		cpus:      p.opts.CPUs,
 		memory:    p.opts.MemoryBytes,
 		pids:      p.opts.PIDs,
+	}
+	if spec.PreviewSocket != "" {
+		if err := sandbox.IsSocket(spec.PreviewSocket); err != nil {
+			return nil, err
+		}
+		cs.preview = spec.PreviewSocket
 	}
 	if spec.Policy.Enabled {
 		cs.network = "none"

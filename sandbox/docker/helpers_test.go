@@ -1,31 +1,21 @@
 package docker_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
 	sesame "github.com/sesame-works/sesame"
+	"github.com/sesame-works/sesame/internal/dockertest"
 	"github.com/sesame-works/sesame/sandbox"
 	"github.com/sesame-works/sesame/sandbox/docker"
 )
-
-// defaultHost is the engine the tests use when DOCKER_HOST is unset: the Podman service that
-// scripts/test starts.
-const defaultHost = "unix:///run/podman/podman.sock"
 
 const testGrace = 300 * time.Millisecond
 
@@ -47,96 +37,28 @@ func TestMain(m *testing.M) {
 }
 
 func setup() (func(*testing.M) int, error) {
-	if os.Getenv("DOCKER_HOST") == "" {
-		os.Setenv("DOCKER_HOST", defaultHost)
-	}
-	var err error
-	cli, err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, err
-	}
+	os.Setenv("DOCKER_HOST", dockertest.Host()) // the provider reads it too
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		return nil, fmt.Errorf("no container engine at %s (scripts/test starts Podman's service): %w", cli.DaemonHost(), err)
+	var err error
+	if cli, err = dockertest.Client(ctx); err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "sesame-docker-init-")
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(dir, 0o755); err != nil {
+	if testInit, err = dockertest.BuildInit(dir); err != nil {
 		return nil, err
 	}
-	testInit = filepath.Join(dir, "init")
-	build := exec.Command("go", "build", "-o", testInit, "./internal/testinit")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build the init binary: %v\n%s", err, out)
-	}
-	if testImage, err = ensureImage(ctx); err != nil {
+	// A tiny image: busybox-static with every applet in /bin and the user sesame (1000:1000).
+	if testImage, err = dockertest.Ensure(ctx, cli, dockertest.Image{Name: "sesame-test-sandbox", Busybox: true}); err != nil {
 		return nil, err
 	}
 	return func(m *testing.M) int {
 		defer os.RemoveAll(dir)
 		return m.Run()
 	}, nil
-}
-
-// ensureImage imports, once per content, a tiny image: busybox-static with every applet in /bin
-// and a user sesame (1000:1000).
-func ensureImage(ctx context.Context) (string, error) {
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		return "", fmt.Errorf("the test image needs Debian's busybox-static: %w", err)
-	}
-	out, err := exec.Command("/bin/busybox", "--list").Output()
-	if err != nil {
-		return "", err
-	}
-	applets := strings.Fields(string(out))
-	passwd := "root:x:0:0:root:/root:/bin/sh\nsesame:x:1000:1000:Sesame agent:/home/sesame:/bin/sh\n"
-	group := "root:x:0:\nsesame:x:1000:\n"
-	sum := sha256.Sum256(append(append(bb, passwd...), group+"home-1777"...))
-	tag := "localhost/sesame-test-sandbox:" + hex.EncodeToString(sum[:6])
-	if _, err := cli.ImageInspect(ctx, tag); err == nil {
-		return tag, nil
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, d := range []string{"bin", "etc", "tmp", "home", "home/sesame", "run", "proc", "sys", "dev", "usr", "usr/bin"} {
-		mode := int64(0o755)
-		if d == "tmp" {
-			mode = 0o1777
-		}
-		uid := 0
-		if d == "home/sesame" {
-			uid, mode = 1000, 0o1777
-		}
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: mode, Uid: uid, Gid: uid})
-	}
-	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(bb))})
-	tw.Write(bb)
-	for _, a := range applets {
-		if a != "busybox" {
-			tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", Mode: 0o777})
-		}
-	}
-	for name, body := range map[string]string{"etc/passwd": passwd, "etc/group": group} {
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(body))})
-		tw.Write([]byte(body))
-	}
-	if err := tw.Close(); err != nil {
-		return "", err
-	}
-	rc, err := cli.ImageImport(ctx, image.ImportSource{Source: &buf, SourceName: "-"}, tag, image.ImportOptions{})
-	if err != nil {
-		return "", fmt.Errorf("import the test image: %w", err)
-	}
-	defer rc.Close()
-	if _, err := io.Copy(io.Discard, rc); err != nil {
-		return "", err
-	}
-	return tag, nil
 }
 
 // newProvider returns a provider on the test image with the test init and instance.

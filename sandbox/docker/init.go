@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,13 +17,15 @@ import (
 	"time"
 
 	"github.com/sesame-works/sesame/sandbox/egress"
+	"github.com/sesame-works/sesame/sandbox/preview"
 )
 
 // The init binary (the sesame binary, or any program that calls MaybeRunInit, built static) is
 // bind-mounted read-only into every container at initPath and plays three parts there:
 //
 //   - serveArg: the container's main process (PID 1). It reaps orphans and, for a secured
-//     sandbox, relays 127.0.0.1:ProxyPort to the task's egress proxy socket.
+//     sandbox, relays 127.0.0.1:ProxyPort to the task's egress proxy socket; with a preview
+//     socket it serves the task's previews (preview.Serve) from the container's network.
 //   - execArg: the process every Exec starts. It runs the command as the leader of a new session,
 //     forwards stop requests to that whole session, kills what the command left behind when it
 //     exits, and exits with the command's status (128+N when signal N killed it).
@@ -58,6 +61,7 @@ func runServe(args []string) int {
 	fs.SetOutput(io.Discard)
 	proxy := fs.String("proxy", "", "proxy socket")
 	port := fs.Int("port", ProxyPort, "relay port")
+	gateway := fs.String("preview", "", "preview gateway socket")
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintln(os.Stderr, "sesame docker init:", err)
 		return 2
@@ -71,6 +75,9 @@ func runServe(args []string) int {
 			return 1
 		}
 		go egress.Relay(l, *proxy)
+	}
+	if *gateway != "" {
+		go preview.Serve(context.Background(), *gateway, *port)
 	}
 	for s := range sigs {
 		if s != syscall.SIGCHLD {

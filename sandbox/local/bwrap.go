@@ -14,6 +14,8 @@ const (
 	sandboxInit = sandboxRun + "/init"
 	// sandboxProxySocket is where the task's egress proxy socket is bound.
 	sandboxProxySocket = sandboxRun + "/proxy.sock"
+	// sandboxPreviewSocket is where the task's preview gateway socket is bound.
+	sandboxPreviewSocket = sandboxRun + "/preview.sock"
 	// ProxyPort is the loopback port the in-sandbox relay listens on; HTTP_PROXY, HTTPS_PROXY and
 	// ALL_PROXY point at it.
 	ProxyPort = 3128
@@ -40,6 +42,8 @@ type jail struct {
 	files [][2]string
 	// proxySocket is the host path of the task's proxy socket (secure only).
 	proxySocket string
+	// previewSocket is the host path of the task's preview gateway socket (secure only; "" for none).
+	previewSocket string
 	// init is the host path of the init binary (secure only).
 	init string
 	// dir is the working directory.
@@ -93,6 +97,9 @@ func (j jail) args(argv []string, rules initRules) []string {
 	}
 	if j.secure {
 		a = append(a, "--ro-bind", j.proxySocket, sandboxProxySocket, "--ro-bind", j.init, sandboxInit)
+		if j.previewSocket != "" {
+			a = append(a, "--ro-bind", j.previewSocket, sandboxPreviewSocket)
+		}
 	}
 	a = append(a, "--chdir", j.dir, "--")
 	if j.secure {
@@ -109,12 +116,16 @@ func (j jail) args(argv []string, rules initRules) []string {
 type initRules struct {
 	proxy     string // socket path inside the sandbox
 	port      int
+	preview   string // the preview gateway's socket inside the sandbox; "" for none
 	readWrite []string
 	readOnly  []string
 }
 
 func (r initRules) args() []string {
 	a := []string{"-proxy", r.proxy, "-port", strconv.Itoa(r.port)}
+	if r.preview != "" {
+		a = append(a, "-preview", r.preview)
+	}
 	for _, p := range r.readWrite {
 		a = append(a, "-rw", p)
 	}
@@ -129,6 +140,9 @@ func (r initRules) args() []string {
 // and /run/sesame.
 func (j jail) landlockRules() initRules {
 	r := initRules{proxy: sandboxProxySocket, port: ProxyPort}
+	if j.previewSocket != "" {
+		r.preview = sandboxPreviewSocket
+	}
 	r.readWrite = append(slices.Clone(j.readWrite), "/tmp", "/dev")
 	for _, p := range j.system {
 		if p.symlink == "" {

@@ -37,4 +37,12 @@ func TestContract(t *testing.T) {
 			})
 		})
 	}
+	// Previews need the sandbox's own network namespace: with security on only.
+	t.Run("secured/preview", func(t *testing.T) {
+		p := local.New(local.Options{KillGrace: testGrace})
+		sandboxtest.Preview(t, func(t *testing.T, spec sandbox.Spec) (sandbox.Sandbox, error) {
+			spec.Policy = sandbox.Policy{Enabled: true}
+			return p.Create(t.Context(), spec)
+		})
+	})
 }

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sesame-works/sesame/sandbox/confine"
 	"github.com/sesame-works/sesame/sandbox/egress"
+	"github.com/sesame-works/sesame/sandbox/preview"
 )
 
 // The sesame binary is its own sandbox init: bubblewrap runs it inside the sandbox with initArg as
@@ -45,6 +47,7 @@ func stageFlags(name string, args []string) (initRules, []string, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&r.proxy, "proxy", "", "proxy socket")
 	fs.IntVar(&r.port, "port", 0, "relay port")
+	fs.StringVar(&r.preview, "preview", "", "preview gateway socket")
 	fs.Func("rw", "read-write path", func(s string) error { r.readWrite = append(r.readWrite, s); return nil })
 	fs.Func("ro", "read-only path", func(s string) error { r.readOnly = append(r.readOnly, s); return nil })
 	if err := fs.Parse(args); err != nil {
@@ -73,6 +76,9 @@ func runInit(args []string) int {
 			return 126
 		}
 		go egress.Relay(l, rules.proxy)
+	}
+	if rules.preview != "" {
+		go preview.Serve(context.Background(), rules.preview, rules.port)
 	}
 	self, err := os.Executable()
 	if err != nil {

@@ -309,6 +309,12 @@ func (s *Sandbox) prepare() error {
 		if s.proxy, err = startProxy(j.proxySocket, s.spec, p.logger); err != nil {
 			return err
 		}
+		if s.spec.PreviewSocket != "" {
+			if err := sandbox.IsSocket(s.spec.PreviewSocket); err != nil {
+				return err
+			}
+			j.previewSocket = s.spec.PreviewSocket
+		}
 	}
 	s.jail = j
 	return nil

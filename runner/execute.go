@@ -131,7 +131,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	if gw != nil {
 		defer gw.Close() // after the sandbox is destroyed (defers run last first)
 	}
-	spec := sandbox.Spec{TaskID: t.ID, TaskDir: taskDir, Workspace: workspace, Env: env, PreviewSocket: previewSocket(gw),
+	spec := sandbox.Spec{TaskID: t.ID, TaskDir: taskDir, Workspace: workspace, Env: env, PreviewSocket: previewSocket(gw), KeepAlive: t.KeepAlive,
 		ReadOnly: []string{filepath.Join(mirror, "objects")},
 		Policy: sandbox.Policy{
 			Enabled:        o.secured,

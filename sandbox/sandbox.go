@@ -81,6 +81,11 @@ type Spec struct {
 	// agent shares the host's network, where Sesame cannot tell its ports from anyone else's); a
 	// provider that does not support previews ignores it.
 	PreviewSocket string
+	// KeepAlive says the task is kept after it ends (the runner keeps its folder, with the
+	// workspace). A provider that makes something outside the task folder (a container) keeps it
+	// too, stopped, after Destroy has killed every process; the local provider keeps nothing of its
+	// own. What is kept goes when the task's folder goes.
+	KeepAlive bool
 	// OnViolation, when set, is called for everything the sandbox refuses the task's processes (a
 	// connection, a file access) as it happens, from any goroutine, possibly concurrently. It must
 	// not block for long.

@@ -3,6 +3,7 @@ package docker_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -199,5 +200,55 @@ func TestCommaInPathRefused(t *testing.T) {
 	}
 	if n, err := p.Sweep(t.Context(), "test-comma"); err != nil || n != 0 {
 		t.Errorf("Sweep after the refusal: %d containers, %v", n, err)
+	}
+}
+
+// A keep-alive task's container outlives Destroy, stopped, with what the task wrote in its
+// workspace; a sweep keeps it while the task's folder is there and removes it once it is gone.
+func TestKeepAliveContainer(t *testing.T) {
+	instance := "test-keep"
+	p := newProvider(t, instance)
+	taskDir := filepath.Join(t.TempDir(), "task")
+	ws := filepath.Join(taskDir, "repo")
+	if err := os.MkdirAll(ws, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sb, err := p.Create(t.Context(), sandbox.Spec{TaskID: "kept", TaskDir: taskDir, Workspace: ws, KeepAlive: true,
+		Policy: sandbox.Policy{Enabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sb.(*docker.Sandbox).ContainerID()
+	t.Cleanup(func() { cli.ContainerRemove(context.Background(), id, container.RemoveOptions{Force: true}) })
+	if code, err := sb.Exec(t.Context(), sandbox.ExecRequest{Argv: []string{"sh", "-c", "echo kept > note; sleep 300 &"}}); code != 0 || err != nil {
+		t.Fatalf("exec: %d %v", code, err)
+	}
+	if err := sb.Destroy(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	info, err := cli.ContainerInspect(t.Context(), id)
+	if err != nil {
+		t.Fatalf("the keep-alive container is gone: %v", err)
+	}
+	if info.State.Running || info.Config.Labels[docker.LabelKeptWith] != taskDir {
+		t.Errorf("kept container: running %v, labels %v", info.State.Running, info.Config.Labels)
+	}
+	if b, err := os.ReadFile(filepath.Join(ws, "note")); err != nil || string(b) != "kept\n" {
+		t.Errorf("the workspace after Destroy: %q %v", b, err)
+	}
+	if code, err := sb.Exec(t.Context(), sandbox.ExecRequest{Argv: []string{"true"}}); !errors.Is(err, sandbox.ErrDestroyed) {
+		t.Errorf("exec after Destroy: %d %v", code, err)
+	}
+	if n, err := p.Sweep(t.Context(), instance); err != nil || n != 0 {
+		t.Errorf("a sweep while the task's folder is there removed %d (%v)", n, err)
+	}
+	if err := os.RemoveAll(taskDir); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Sweep(t.Context(), instance); err != nil || n != 1 {
+		t.Errorf("a sweep after the folder went removed %d (%v), want 1", n, err)
+	}
+	if _, err := cli.ContainerInspect(t.Context(), id); err == nil {
+		t.Error("the kept container outlived its folder's sweep")
 	}
 }

@@ -14,6 +14,9 @@ import (
 const (
 	LabelTask     = "works.sesame.task"
 	LabelInstance = "works.sesame.instance"
+	// LabelKeptWith is set on a keep-alive task's container: the task folder it is kept with. A
+	// sweep removes the container once that folder is gone.
+	LabelKeptWith = "works.sesame.kept-with"
 )
 
 const (
@@ -43,6 +46,7 @@ type containerSpec struct {
 	readOnly         []string
 	proxyDir         string // host folder holding proxy.sock; "" without a proxy
 	preview          string // host path of the preview gateway's socket; "" for none
+	keptWith         string // the task folder a keep-alive container is kept with; "" otherwise
 	network          string // "none" when secured, else Options.OpenNetwork
 	cpus             float64
 	memory, pids     int64
@@ -65,6 +69,9 @@ func (s containerSpec) configs() (*container.Config, *container.HostConfig) {
 		Env:        baseEnv(s.home),
 		WorkingDir: s.workspace,
 		Labels:     map[string]string{LabelTask: s.taskID, LabelInstance: s.instance},
+	}
+	if s.keptWith != "" {
+		cfg.Labels[LabelKeptWith] = s.keptWith
 	}
 	mounts := []mount.Mount{
 		{Type: mount.TypeBind, Source: s.init, Target: initPath, ReadOnly: true},

@@ -97,6 +97,9 @@ func (p *Provider) Create(ctx context.Context, spec sandbox.Spec) (sandbox.Sandb
 		}
 		cs.preview = spec.PreviewSocket
 	}
+	if spec.KeepAlive {
+		cs.keptWith = spec.TaskDir
+	}
 	if spec.Policy.Enabled {
 		cs.network = "none"
 		cs.proxyDir = s.own
@@ -155,10 +158,15 @@ func (s *Sandbox) startProxy() error {
 	return nil
 }
 
-// cleanup removes what Create made: the container, the proxy and the provider's folder.
+// cleanup removes what Create made: the container (for a keep-alive task only stopped, every
+// process killed), the proxy and the provider's folder.
 func (s *Sandbox) cleanup(ctx context.Context) error {
 	var errs []error
-	if s.id != "" {
+	if s.id != "" && s.spec.KeepAlive {
+		if err := s.provider.stop(ctx, s.id); err != nil {
+			errs = append(errs, err)
+		}
+	} else if s.id != "" {
 		if err := s.provider.remove(ctx, s.id); err != nil {
 			errs = append(errs, err)
 		}

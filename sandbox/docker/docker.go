@@ -214,7 +214,8 @@ func checkStatic(path string) error {
 }
 
 // Sweep removes every container labelled with instance: what a dead predecessor of this Sesame
-// instance left behind. A worker calls it at start, before taking tasks.
+// instance left behind, and the stopped containers of keep-alive tasks whose folder is gone. A
+// worker calls it at start, before taking tasks; a kept container whose folder is still there stays.
 func (p *Provider) Sweep(ctx context.Context, instance string) (removed int, err error) {
 	list, err := p.cli.ContainerList(ctx, container.ListOptions{
 		All:     true,
@@ -228,6 +229,11 @@ func (p *Provider) Sweep(ctx context.Context, instance string) (removed int, err
 		if c.Labels[LabelInstance] != instance {
 			continue
 		}
+		if kept := c.Labels[LabelKeptWith]; kept != "" && c.State != "running" {
+			if _, err := os.Stat(kept); err == nil {
+				continue // kept with its task's folder
+			}
+		}
 		if err := p.remove(ctx, c.ID); err != nil {
 			errs = append(errs, err)
 			continue
@@ -236,6 +242,16 @@ func (p *Provider) Sweep(ctx context.Context, instance string) (removed int, err
 		p.opts.Logger.Info("removed a leftover sandbox container", "container", c.ID[:12], "task_id", c.Labels[LabelTask])
 	}
 	return removed, errors.Join(errs...)
+}
+
+// stop kills every process of a container and leaves it stopped; one already gone is not an error.
+func (p *Provider) stop(ctx context.Context, id string) error {
+	timeout := 0
+	err := p.cli.ContainerStop(ctx, id, container.StopOptions{Signal: "SIGKILL", Timeout: &timeout})
+	if err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("stop container %.12s: %w", id, err)
+	}
+	return nil
 }
 
 // remove force-removes a container; one already gone is not an error.

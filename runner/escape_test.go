@@ -86,6 +86,16 @@ func (r *escapeRun) mustSay(t *testing.T, line string) {
 	}
 }
 
+// refusesUnixAndUserns checks that the seccomp filter refused the attack's unix sockets and its
+// user namespace.
+func refusesUnixAndUserns(t *testing.T, e *escapeEnv, r *escapeRun) {
+	r.mustSay(t, "NO-UNIX")
+	r.mustSay(t, "NO-USERNS")
+	if strings.Contains(r.output, "UNIX 403") || strings.Contains(r.output, "\nUSERNS\n") {
+		t.Errorf("the agent opened a unix socket or a user namespace:\n%s", r.output)
+	}
+}
+
 // hostPort is a URL's "host:port" (the test servers' URLs always have both).
 func hostPort(rawURL string) string {
 	u, _ := url.Parse(rawURL)
@@ -296,30 +306,11 @@ unshare -Urm sh -c "mount -o remount,rw,bind $O; touch $O/%s" 2>/dev/null && ech
 				t.Errorf("the agent wrote %v from a user namespace", m)
 			}
 		},
-		local: func(t *testing.T, e *escapeEnv, r *escapeRun) {
-			// The seccomp filter refuses every unix socket, even the one to its own proxy, and
-			// every new namespace.
-			r.mustSay(t, "NO-UNIX")
-			r.mustSay(t, "NO-USERNS")
-			if strings.Contains(r.output, "UNIX 403") || strings.Contains(r.output, "\nUSERNS\n") {
-				t.Errorf("the agent opened a unix socket or a user namespace:\n%s", r.output)
-			}
-		},
-		docker: func(t *testing.T, e *escapeEnv, r *escapeRun) {
-			// The container's relay reaches the task's proxy through a unix socket the agent may
-			// open too: it is the same proxy, whose rules hold and whose refusals are reported.
-			r.mustSay(t, "UNIX 403")
-			if !r.violated(sesame.ViolationNetwork, "example.org:80") {
-				t.Errorf("the proxy refused example.org through its socket without a violation: %v", r.violations)
-			}
-			// Podman's default seccomp profile lets an unprivileged process make user namespaces
-			// (Docker's does not): root in one owns nothing of the host, and the mounts the
-			// engine made stay locked read-only (checked above). A wider kernel surface than the
-			// local provider's, not a way out.
-			if strings.Contains(r.output, "\nUSERNS\n") {
-				t.Logf("the container allows user namespaces (Podman's default seccomp profile)")
-			}
-		},
+		// Both providers load Sesame's seccomp filter before the command: it refuses every unix
+		// socket, even the one to its own proxy, and every new namespace (in a container too,
+		// where Podman's default profile would let a process make user namespaces).
+		local:  refusesUnixAndUserns,
+		docker: refusesUnixAndUserns,
 	},
 	{
 		name: "tamper with what Sesame binds in: the init stage; the accounts; the agents' install",
@@ -369,25 +360,13 @@ touch %q && echo PLANTED || echo NO-PLANT`, claude, filepath.Join(filepath.Dir(c
 			return e.provider.relay(`curl -s -o /dev/null -w 'SECOND-RELAY %{http_code}\n' -m 5 -x http://127.0.0.1:3129 http://example.org/`) +
 				"\necho \"INIT-EXIT $?\""
 		},
-		local: func(t *testing.T, e *escapeEnv, r *escapeRun) {
-			// Run by the agent, the init stage is under the agent's Landlock domain and seccomp
-			// filter: no unix socket for a relay, no unconfined process.
+		// Run by the agent, the init stage is under the agent's seccomp filter: no unix socket for
+		// a relay of its own.
+		check: func(t *testing.T, e *escapeEnv, r *escapeRun) {
 			r.mustSay(t, "SECOND-RELAY 000") // curl ran; its relay could not reach the proxy
 			if strings.Contains(r.output, "SECOND-RELAY 403") || strings.Contains(r.output, "SECOND-RELAY 200") ||
 				r.violated(sesame.ViolationNetwork, "example.org") {
 				t.Errorf("the agent's own relay reached the proxy:\n%s\n%v", r.output, r.violations)
-			}
-		},
-		docker: func(t *testing.T, e *escapeEnv, r *escapeRun) {
-			// The agent may run a second relay (the container's is a plain process of its own),
-			// but a relay reaches only the task's proxy: its rules hold and its refusals are
-			// reported.
-			r.mustSay(t, "SECOND-RELAY ")
-			if strings.Contains(r.output, "SECOND-RELAY 200") {
-				t.Errorf("the agent's own relay got past the proxy:\n%s", r.output)
-			}
-			if strings.Contains(r.output, "SECOND-RELAY 403") && !r.violated(sesame.ViolationNetwork, "example.org:80") {
-				t.Errorf("the proxy refused example.org through the agent's relay without a violation: %v", r.violations)
 			}
 		},
 	},

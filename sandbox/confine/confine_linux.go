@@ -43,6 +43,22 @@ func Apply(r Rules) error {
 	return nil
 }
 
+// ApplySeccomp loads only the seccomp filter (see policy) on every thread of the calling process,
+// setting no_new_privs first; the process and whatever it starts keep it for good. It is for a
+// process whose files another wall already confines: a container's command, behind its read-only
+// root and its mounts, where Landlock would add little and the engine's own seccomp profile may be
+// wider than this one (Podman's lets a process make user namespaces).
+func ApplySeccomp() error {
+	if err := seccompAvailable(); err != nil {
+		return err
+	}
+	prog, err := assemble(nativeArch(), policy())
+	if err != nil {
+		return err
+	}
+	return loadSeccomp(prog)
+}
+
 // Available reports the Landlock ABI version of the running kernel and whether Apply can work here:
 // a nil error means Landlock and seccomp filters are both usable; otherwise the error says why not.
 // ABI 7 or later is needed for denials to reach the audit log after execve; older ABIs still confine.

@@ -13,5 +13,8 @@ var errUnsupported = errors.New("confine: Landlock and the seccomp filter are im
 // Apply confines the calling process; here it cannot, and says so.
 func Apply(r Rules) error { return errUnsupported }
 
+// ApplySeccomp loads the seccomp filter; here it cannot, and says so.
+func ApplySeccomp() error { return errUnsupported }
+
 // Available reports whether Apply can work here: it cannot.
 func Available() (abi int, err error) { return 0, errUnsupported }

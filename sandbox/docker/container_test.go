@@ -52,8 +52,10 @@ func TestContainerIsLockedDown(t *testing.T) {
 		}
 	}
 	// Seen from inside: no capability, a read-only root, a writable /tmp and HOME.
-	out := mustRun(t, sb, "sh", "-c", "grep CapEff /proc/self/status; grep NoNewPrivs /proc/self/status; touch /x 2>&1; touch /tmp/x $HOME/x && echo writable")
-	for _, want := range []string{"CapEff:\t0000000000000000", "NoNewPrivs:\t1", "Read-only file system", "writable"} {
+	// Sesame's seccomp filter (secured): no user namespace (Podman's own profile allows them).
+	out := mustRun(t, sb, "sh", "-c", "grep CapEff /proc/self/status; grep NoNewPrivs /proc/self/status; grep Seccomp: /proc/self/status; touch /x 2>&1; touch /tmp/x $HOME/x && echo writable; "+
+		"unshare -U true 2>/dev/null && echo USERNS || echo NO-USERNS")
+	for _, want := range []string{"CapEff:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2", "Read-only file system", "writable", "NO-USERNS"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inside the container, want %q in:\n%s", want, out)
 		}

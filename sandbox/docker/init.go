@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sesame-works/sesame/sandbox/confine"
 	"github.com/sesame-works/sesame/sandbox/egress"
 	"github.com/sesame-works/sesame/sandbox/preview"
 )
@@ -102,6 +103,7 @@ func runExec(args []string) int {
 	fs.SetOutput(io.Discard)
 	fs.String("id", "", "exec id, for the signal stage")
 	grace := fs.Duration("grace", DefaultKillGrace, "time between SIGTERM and SIGKILL for leftovers")
+	filter := fs.Bool("seccomp", false, "load Sesame's seccomp filter before the command")
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "sesame docker exec: bad arguments")
 		return 126
@@ -111,6 +113,13 @@ func runExec(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sesame docker exec:", err)
 		return 127
+	}
+	if *filter {
+		// Before the command starts, on this stage too: it needs none of what the filter refuses.
+		if err := confine.ApplySeccomp(); err != nil {
+			fmt.Fprintln(os.Stderr, "sesame docker exec: seccomp:", err)
+			return 126
+		}
 	}
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)

@@ -77,7 +77,11 @@ func (s *Sandbox) Exec(ctx context.Context, req sandbox.ExecRequest) (int, error
 
 	p := s.provider
 	id := randomID()
-	cmd := append([]string{initPath, execArg, "-id", id, "-grace", p.opts.KillGrace.String(), "--"}, req.Argv...)
+	cmd := []string{initPath, execArg, "-id", id, "-grace", p.opts.KillGrace.String()}
+	if s.spec.Policy.Enabled {
+		cmd = append(cmd, "-seccomp")
+	}
+	cmd = append(append(cmd, "--"), req.Argv...)
 	// The engine calls are not bound to ctx: stopping is done by signalling the exec's session,
 	// and the connection is closed once it is gone.
 	ectx := context.WithoutCancel(ctx)

@@ -27,7 +27,7 @@ func TestTaskFormChecksTheModelAsACommentDoes(t *testing.T) {
 
 	for _, model := range []string{"-x", "--help", "x;rm", "x;rm -rf /", "$(id)", "gpt 5", "gpt\x005", "cl\u0430ude",
 		"gpt\u202e5", "/etc/passwd", strings.Repeat("m", 201)} {
-		reason := command.CheckModel(model)
+		reason := sesame.CheckModel(model)
 		if reason == nil {
 			t.Fatalf("CheckModel(%q) = nil; this test needs a model it refuses", model)
 		}

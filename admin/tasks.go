@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	sesame "github.com/sesame-works/sesame"
-	"github.com/sesame-works/sesame/command"
+	"github.com/sesame-works/sesame/agent"
 )
 
 const maxPrompt = 8000 // runes, as a /sesame comment
@@ -72,7 +72,7 @@ func (a *App) taskForm(w http.ResponseWriter, r *http.Request, u *sesame.User) {
 }
 
 func (a *App) loadRepos(r *http.Request, v *taskFormView) {
-	v.Agents = command.Agents()
+	v.Agents = agent.Names()
 	if a.Repos == nil {
 		v.ReposErr = "No GitHub App is configured on this server (GITHUB_APP_ID), so there are no repositories to choose from."
 		return
@@ -118,7 +118,7 @@ func (a *App) createTask(w http.ResponseWriter, r *http.Request, u *sesame.User)
 			repo = &v.Repos[i]
 		}
 	}
-	switch modelErr := command.CheckModel(v.Model); {
+	switch modelErr := sesame.CheckModel(v.Model); {
 	case v.ReposErr != "":
 		v.Error = v.ReposErr
 	case repo == nil:

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	sesame "github.com/sesame-works/sesame"
 )
 
 func FuzzParse(f *testing.F) {
@@ -58,7 +60,7 @@ func FuzzParse(f *testing.F) {
 			if cmd.Model != strings.TrimSpace(cmd.Model) {
 				t.Fatalf("Parse(%q) model %q has surrounding white space", body, cmd.Model)
 			}
-			if err := CheckModel(cmd.Model); err != nil {
+			if err := sesame.CheckModel(cmd.Model); err != nil {
 				t.Fatalf("Parse(%q) model %q fails CheckModel: %v", body, cmd.Model, err)
 			}
 			if r, ok := controlChar(body); ok {

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/kballard/go-shellquote"
+
+	sesame "github.com/sesame-works/sesame"
 )
 
 // Kind of a parsed command.
@@ -102,7 +104,7 @@ func parseCommand(rest string, more []string) (Command, error) {
 			return Command{}, usageErrorf("flag %s needs a value", name)
 		}
 		if name == flagModel {
-			if err := CheckModel(value); err != nil {
+			if err := sesame.CheckModel(value); err != nil {
 				return Command{}, &UsageError{Reason: err.Error()}
 			}
 			cmd.Model = value

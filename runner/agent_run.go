@@ -95,6 +95,9 @@ func (r *Runner) recordAgentEvent(ctx context.Context, t *sesame.Task, e agent.E
 	if msg == "" && e.Tool != "" {
 		msg = e.Tool
 	}
+	if e.Type == agent.EventToolCall {
+		r.progress(ctx, t, stepLine(e))
+	}
 	if _, err := r.recorder().Add(context.WithoutCancel(ctx), sesame.TaskEvent{TaskID: t.ID, Type: "agent", Message: truncate(msg, maxOutput), Data: data}); err != nil {
 		r.Logger.Warn("record agent event", "task_id", t.ID, "err", err)
 	}
@@ -205,4 +208,24 @@ func (b *tailBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.buf)
+}
+
+// stepLine says in one short line what a tool call does, for the requester's progress: the tool and
+// its command, file or pattern.
+func stepLine(e agent.Event) string {
+	step := e.Tool
+	var input map[string]any
+	if json.Unmarshal(e.Input, &input) == nil {
+		for _, key := range []string{"command", "file_path", "path", "pattern", "url", "description"} {
+			if v, ok := input[key].(string); ok && strings.TrimSpace(v) != "" {
+				line, _, _ := strings.Cut(strings.TrimSpace(v), "\n")
+				step += ": " + line
+				break
+			}
+		}
+	}
+	if r := []rune(step); len(r) > 100 {
+		step = string(r[:99]) + "…"
+	}
+	return step
 }

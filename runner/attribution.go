@@ -26,11 +26,7 @@ func (r *Runner) signature(ctx context.Context, t *sesame.Task, log *slog.Logger
 	if r.Users == nil {
 		return agentSignature
 	}
-	githubLogin := ""
-	if t.Source == sesame.SourceGitHub {
-		githubLogin = t.Requester
-	}
-	login, err := r.Users.CommitLogin(ctx, t.UserID, githubLogin)
+	login, err := r.Users.CommitLogin(ctx, t.UserID, r.describe(t).GitHubLogin)
 	if err != nil {
 		log.Warn("look up commit author; committing as the Sesame Agent", "err", err)
 		return agentSignature

@@ -89,12 +89,12 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	}
 
 	// The workspace: fetch into the mirror, check out a fresh branch.
-	repo, err := r.Forge.Repository(ctx, t.InstallationID, t.Repo)
+	repo, err := r.Host.Repository(ctx, t.InstallationID, t.Repo)
 	if err != nil {
 		log.Error("look up repository", "err", err)
 		return failed("Sesame could not look up %s on GitHub.", t.Repo)
 	}
-	token, err := r.Forge.GitToken(ctx, t.InstallationID)
+	token, err := r.Host.GitToken(ctx, t.InstallationID)
 	if err != nil {
 		log.Error("installation token", "err", err)
 		return failed("Sesame could not get a token to read %s.", t.Repo)
@@ -114,7 +114,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	plan := r.runtimePlan(workspace, set, log) // its registries join the sandbox's allowlist
 
 	// The agent, in its sandbox, within the task's maximum duration.
-	opts.Prompt, opts.Model, opts.Workdir = prompt(t), t.Model, workspace
+	opts.Prompt, opts.Model, opts.Workdir = prompt(t, r.describe(t)), t.Model, workspace
 	argv, env, err := adapter.Command(opts)
 	if err != nil {
 		return failed("%s", err.Error())
@@ -172,7 +172,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	}
 
 	// The result: commit, push, open the pull request.
-	hash, changed, err := gitops.Commit(workspace, mirror, r.signature(ctx, t, log), commitMessage(t, r.taskURL(t.ID)), set.CoAuthoredBy)
+	hash, changed, err := gitops.Commit(workspace, mirror, r.signature(ctx, t, log), commitMessage(t, r.describe(t), r.taskURL(t.ID)), set.CoAuthoredBy)
 	if err != nil {
 		log.Error("commit", "err", err)
 		o.status, o.reason = sesame.StatusFailed, "Sesame could not commit the agent's changes."
@@ -209,8 +209,8 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 // completed with it, or failed saying the branch was pushed.
 func (r *Runner) openPullRequest(ctx context.Context, t *sesame.Task, o outcome, base string, log *slog.Logger) outcome {
 	var err error
-	o.prNumber, o.prURL, err = r.Forge.CreatePullRequest(ctx, t.InstallationID, t.Repo, sesame.PullRequest{
-		Title: title(t.Instruction), Body: r.masker().String(prBody(t, o, r.taskURL(t.ID))), Head: o.branch, Base: base,
+	o.prNumber, o.prURL, err = r.Host.CreatePullRequest(ctx, t.InstallationID, t.Repo, sesame.PullRequest{
+		Title: title(t.Instruction), Body: r.masker().String(prBody(t, r.describe(t), o, r.taskURL(t.ID))), Head: o.branch, Base: base,
 	})
 	if err != nil {
 		log.Error("open pull request", "err", err)
@@ -251,15 +251,8 @@ func (r *Runner) note(ctx context.Context, t *sesame.Task, msg string, data map[
 	}
 }
 
-// prompt is what the agent is asked: the request, with where it came from.
-func prompt(t *sesame.Task) string {
+// prompt is what the agent is asked: the request, with who asked and where.
+func prompt(t *sesame.Task, d sesame.RequestDescription) string {
 	const how = "Make the change in this working tree; do not commit or push, Sesame does that after you finish."
-	if t.Source == sesame.SourceWeb {
-		return fmt.Sprintf("%s\n\n(Requested by %s in Sesame for %s. %s)", strings.TrimSpace(t.Instruction), requester(t), t.Repo, how)
-	}
-	where := "issue"
-	if t.IsPullRequest {
-		where = "pull request"
-	}
-	return fmt.Sprintf("%s\n\n(Requested by @%s on %s #%d of %s. %s)", strings.TrimSpace(t.Instruction), t.Requester, where, t.IssueNumber, t.Repo, how)
+	return fmt.Sprintf("%s\n\n(%s. %s)", strings.TrimSpace(t.Instruction), d.Prompt, how)
 }

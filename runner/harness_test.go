@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	sesame "github.com/sesame-works/sesame"
+	"github.com/sesame-works/sesame/admin"
 	"github.com/sesame-works/sesame/agent"
 	"github.com/sesame-works/sesame/bot"
 	"github.com/sesame-works/sesame/events"
@@ -41,6 +42,7 @@ type harness struct {
 	db     *postgres.DB
 	store  *postgres.TaskStore
 	runner *runner.Runner
+	origin *bot.GitHubOrigin // the GitHub requests' origin
 	seq    int
 }
 
@@ -54,8 +56,13 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	store := postgres.NewTaskStore(db)
-	return &harness{gh: gh, db: db, store: store, runner: &runner.Runner{
-		Store: store, Forge: &bot.GitHub{App: app}, BaseURL: "https://sesame.example.com", Logger: slog.New(slog.DiscardHandler),
+	github := &bot.GitHub{App: app}
+	const base = "https://sesame.example.com"
+	origin := &bot.GitHubOrigin{GitHub: github, Tasks: store, Events: &events.Recorder{Store: store, Masker: mask.New(), Logger: slog.New(slog.DiscardHandler)},
+		TaskURL: func(id string) string { return base + "/tasks/" + id }}
+	return &harness{gh: gh, db: db, store: store, origin: origin, runner: &runner.Runner{
+		Store: store, Host: github, BaseURL: base, Logger: slog.New(slog.DiscardHandler),
+		Origins: map[sesame.Source]runner.Origin{sesame.SourceGitHub: origin, sesame.SourceWeb: admin.WebOrigin{}},
 	}}
 }
 
@@ -128,6 +135,7 @@ func newAgentHarness(t *testing.T, steps ...modeltest.Step) *agentHarness {
 	h.recorder = &events.Recorder{Store: h.store, Redis: h.rdb, Masker: masker, Logger: logger}
 	r := h.runner
 	r.Events, r.Masker, r.Logger = h.recorder, masker, logger
+	h.origin.Masker, h.origin.Events = masker, h.recorder
 	r.Sandbox = local.New(local.Options{ReadOnly: []string{agentsDir(t)}})
 	r.Mirrors = &gitops.Cache{Dir: filepath.Join(h.taskBase, "mirrors")}
 	r.Agents = claudeAgents{exe: claudePath(t), model: h.model.URL}

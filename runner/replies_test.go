@@ -41,12 +41,19 @@ func TestTitleDropsInvisibleCharacters(t *testing.T) {
 }
 
 func TestCommitAndPullRequestDropInvisibleCharacters(t *testing.T) {
-	for _, task := range []*sesame.Task{
-		{ID: "t1", Request: sesame.Request{Source: sesame.SourceGitHub, Repo: "octo/hello", IssueNumber: 7, Requester: "octocat", Instruction: trojan}},
-		{ID: "t2", Request: sesame.Request{Source: sesame.SourceWeb, Repo: "octo/hello", Requester: "Mal\u202eicious", Instruction: trojan}},
+	// The origin's words about the request may hold invisible characters too (a name a user chose).
+	for _, c := range []struct {
+		task *sesame.Task
+		d    sesame.RequestDescription
+	}{
+		{&sesame.Task{ID: "t1", Request: sesame.Request{Source: sesame.SourceGitHub, Repo: "octo/hello", IssueNumber: 7, Requester: "octocat", Instruction: trojan}},
+			sesame.RequestDescription{Commit: "Requested by @octocat in octo/hello#7.", PullRequest: "Fixes #7 by @octocat"}},
+		{&sesame.Task{ID: "t2", Request: sesame.Request{Source: sesame.SourceWeb, Repo: "octo/hello", Requester: "Mal\u202eicious", Instruction: trojan}},
+			sesame.RequestDescription{Commit: "Requested by Mal\u202eicious in Sesame.", PullRequest: "Requested by Mal\u202eicious in Sesame"}},
 	} {
+		task := c.task
 		t.Run(string(task.Source), func(t *testing.T) {
-			msg := commitMessage(task, "http://sesame.test/tasks/"+task.ID)
+			msg := commitMessage(task, c.d, "http://sesame.test/tasks/"+task.ID)
 			subject, _, _ := strings.Cut(msg, "\n")
 			if subject != "Check  if admin the access level" {
 				t.Errorf("commit subject = %+q", subject)
@@ -55,7 +62,7 @@ func TestCommitAndPullRequestDropInvisibleCharacters(t *testing.T) {
 				t.Errorf("commit message holds %+q:\n%+q", c, msg)
 			}
 			o := outcome{agent: "claude", summary: "Done: \u2066the check\u2069 now \u202ereads\u202c right."}
-			body := prBody(task, o, "http://sesame.test/tasks/"+task.ID)
+			body := prBody(task, c.d, o, "http://sesame.test/tasks/"+task.ID)
 			if c, ok := holdsInvisible(body); ok {
 				t.Errorf("pull request body holds %+q:\n%+q", c, body)
 			}
@@ -63,9 +70,6 @@ func TestCommitAndPullRequestDropInvisibleCharacters(t *testing.T) {
 				if !strings.Contains(body, want) {
 					t.Errorf("pull request body lacks %+q:\n%s", want, body)
 				}
-			}
-			if c, ok := holdsInvisible(resultReply(task, o, "http://sesame.test/tasks/"+task.ID)); ok {
-				t.Errorf("result reply holds %+q", c)
 			}
 		})
 	}

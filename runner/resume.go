@@ -31,11 +31,6 @@ func (r *Runner) resume(ctx context.Context, t *sesame.Task, log *slog.Logger) b
 	}
 	log.Warn("task's worker died; running it again from the start")
 	r.note(ctx, t, "resumed", map[string]any{"restart": t.Restarts, "max_restarts": MaxRestarts, "was": string(was)})
-	if t.Source == sesame.SourceGitHub && t.ProgressCommentID != 0 {
-		if err := r.reply(ctx, t, restartReply(t, r.taskURL(t.ID))); err != nil {
-			log.Warn("reply that the task restarted", "err", err)
-		}
-	}
 	if err := r.setStatus(ctx, t, sesame.StatusPreparing, ""); err != nil {
 		if sesame.ErrorCode(err) != sesame.ECONFLICT {
 			log.Error("record the restart", "err", err)
@@ -69,17 +64,17 @@ func (r *Runner) resumeFromPush(ctx context.Context, t *sesame.Task, log *slog.L
 	if t.PRURL != "" {
 		return o, true
 	}
-	if r.Forge == nil {
+	if r.Host == nil {
 		return failed("No GitHub App is configured on this Sesame server (GITHUB_APP_ID)."), true
 	}
-	repo, err := r.Forge.Repository(ctx, t.InstallationID, t.Repo)
+	repo, err := r.Host.Repository(ctx, t.InstallationID, t.Repo)
 	if err != nil {
 		log.Error("look up repository", "err", err)
 		return failed("Sesame could not look up %s on GitHub.", t.Repo), true
 	}
 	if o.branch == "" { // it was pushing when its worker died: did the push land?
 		o.branch = gitops.BranchName(t.IssueNumber, t.Instruction, t.ID)
-		token, err := r.Forge.GitToken(ctx, t.InstallationID)
+		token, err := r.Host.GitToken(ctx, t.InstallationID)
 		if err != nil {
 			log.Error("installation token", "err", err)
 			return failed("Sesame could not get a token to read %s.", t.Repo), true
@@ -98,7 +93,7 @@ func (r *Runner) resumeFromPush(ctx context.Context, t *sesame.Task, log *slog.L
 		}
 	}
 	r.note(ctx, t, "resumed from the push", map[string]any{"branch": o.branch, "restart": t.Restarts})
-	o.prNumber, o.prURL, err = r.Forge.FindPullRequest(ctx, t.InstallationID, t.Repo, o.branch)
+	o.prNumber, o.prURL, err = r.Host.FindPullRequest(ctx, t.InstallationID, t.Repo, o.branch)
 	switch {
 	case err != nil:
 		log.Error("look for the pull request", "err", err)
@@ -122,13 +117,6 @@ func (r *Runner) interrupt(ctx context.Context, t *sesame.Task, log *slog.Logger
 	}
 	log.Warn("task interrupted: another worker will resume it")
 	return fmt.Errorf("task %s interrupted: %w", t.ID, context.Cause(ctx))
-}
-
-// restartReply is the progress comment while a task runs again after its worker died.
-func restartReply(t *sesame.Task, taskURL string) string {
-	return fmt.Sprintf("🔁 **Sesame is on it again.** The worker running this task stopped before it finished, "+
-		"so the task is running again from the start (restart %d of at most %d).\n\n[Follow it live](%s).",
-		t.Restarts, MaxRestarts, taskURL)
 }
 
 // restartNote says in a final reply that the task was resumed after its worker died.

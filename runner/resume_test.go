@@ -100,7 +100,7 @@ func TestResumeFindsThePullRequestAlreadyOpened(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.dies(t, task.ID, sesame.StatusPreparing, sesame.StatusRunning, sesame.StatusPushing)
-	n, url, err := h.runner.Forge.CreatePullRequest(ctx, 9, repo, sesame.PullRequest{Title: "Fix", Head: branch, Base: "main"})
+	n, url, err := h.runner.Host.CreatePullRequest(ctx, 9, repo, sesame.PullRequest{Title: "Fix", Head: branch, Base: "main"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,32 +19,15 @@ import (
 	"github.com/sesame-works/sesame/sandbox"
 )
 
-// Forge is what the runner needs from a code host. Errors carry sesame codes: ENOTFOUND, EFORBIDDEN
-// and EINVALID mean a retry will not help.
-type Forge interface {
-	// Permission returns login's role on repo: admin, maintain, write, triage, read or none.
-	Permission(ctx context.Context, installationID int64, repo, login string) (string, error)
-	// React adds a reaction ("eyes", "rocket", ...) to an issue comment.
-	React(ctx context.Context, installationID int64, repo string, commentID int64, content string) error
-	// CreateComment comments on an issue or pull request and returns the comment's id.
-	CreateComment(ctx context.Context, installationID int64, repo string, issue int, body string) (int64, error)
-	// EditComment replaces a comment's body.
-	EditComment(ctx context.Context, installationID int64, repo string, commentID int64, body string) error
-	// Repository returns where to clone repo from and its default branch.
-	Repository(ctx context.Context, installationID int64, repo string) (sesame.Repository, error)
-	// GitToken returns a token that may fetch and push repo's contents. It is used by the runner only.
-	GitToken(ctx context.Context, installationID int64) (string, error)
-	// CreatePullRequest opens a pull request and returns its number and web URL.
-	CreatePullRequest(ctx context.Context, installationID int64, repo string, pr sesame.PullRequest) (int, string, error)
-	// FindPullRequest returns the pull request from the branch head of repo, or 0 and "" when none.
-	FindPullRequest(ctx context.Context, installationID int64, repo, head string) (int, string, error)
-}
-
 // Runner runs tasks.
 type Runner struct {
-	Store    sesame.TaskStore
-	Events   *events.Recorder
-	Forge    Forge // nil: no GitHub App configured
+	Store  sesame.TaskStore
+	Events *events.Recorder
+	// Host is the code host (GitHub): repositories, tokens, pull requests. nil: no GitHub App.
+	Host CodeHost
+	// Origins are the places requests come from, by task source; a task whose source has none
+	// fails with a reply-less reason.
+	Origins  map[sesame.Source]Origin
 	Sandbox  sandbox.Provider
 	Mirrors  *gitops.Cache
 	Agents   Agents
@@ -120,24 +103,26 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 	ctx, untrack := r.track(ctx, t.ID)
 	defer untrack()
 
-	if r.Forge == nil {
+	if r.Host == nil {
 		return r.end(ctx, t, sesame.StatusFailed, "No GitHub App is configured on this Sesame server (GITHUB_APP_ID).")
 	}
-	if t.Source != sesame.SourceGitHub && t.Source != sesame.SourceWeb {
+	origin := r.origin(t)
+	if origin == nil {
 		return r.end(ctx, t, sesame.StatusFailed, fmt.Sprintf("Requests from %s cannot be run yet.", t.Source))
 	}
 
-	switch t.Kind {
+	switch t.Kind { // the origin answers a command that runs nothing
 	case sesame.KindHelp:
-		if err := r.replyOnce(ctx, t, helpReply()); err != nil {
+		if err := origin.Finish(ctx, t, sesame.TaskReport{Status: sesame.StatusCompleted}); err != nil {
 			return retryable(err)
 		}
 		return r.end(ctx, t, sesame.StatusCompleted, "")
 	case sesame.KindUsage:
-		if err := r.replyOnce(ctx, t, usageReply(t.Instruction)); err != nil {
+		reason := "The command could not be read: " + t.Instruction
+		if err := origin.Finish(ctx, t, sesame.TaskReport{Status: sesame.StatusFailed, Reason: reason}); err != nil {
 			return retryable(err)
 		}
-		return r.end(ctx, t, sesame.StatusFailed, "The command could not be read: "+t.Instruction)
+		return r.end(ctx, t, sesame.StatusFailed, reason)
 	}
 
 	if t.StopRequestedBy != "" { // asked while another attempt ran it
@@ -173,30 +158,25 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 	return nil
 }
 
-// start takes a queued task to preparing and reports whether it may go on. A GitHub request is
-// authorized and acknowledged first; a refused one ends (failed, with a reply) and start returns
-// false. A request from the web app was authorized there, and the web page is its reply. Errors are
-// marked permanent or not; ECONFLICT means the task ended meanwhile.
+// start takes a queued task to preparing and reports whether it may go on. Its origin authorizes
+// the requester and acknowledges the request first; a refused one ends (failed; the origin told the
+// requester why) and start returns false. Errors are marked permanent or not; ECONFLICT means the
+// task ended meanwhile.
 func (r *Runner) start(ctx context.Context, t *sesame.Task, log *slog.Logger) (bool, error) {
-	if t.Source == sesame.SourceWeb {
-		return true, r.setStatus(ctx, t, sesame.StatusPreparing, "")
-	}
-	allowed, role, err := r.authorize(ctx, t)
+	origin := r.origin(t)
+	allowed, reason, err := origin.Authorize(ctx, t)
 	if err != nil {
 		return false, retryable(err)
 	}
 	if !allowed {
-		log.Info("requester may not run tasks", "requester", t.Requester, "role", role)
-		if err := r.replyOnce(ctx, t, deniedReply(t.Requester, t.Repo, role)); err != nil {
-			return false, retryable(err)
-		}
-		return false, r.end(ctx, t, sesame.StatusFailed, fmt.Sprintf("@%s has %s access to %s; running Sesame takes write access.", t.Requester, role, t.Repo))
+		log.Info("requester may not run tasks", "requester", t.Requester, "reason", reason)
+		return false, r.end(ctx, t, sesame.StatusFailed, reason)
 	}
-	if err := r.acknowledge(ctx, t); err != nil {
+	if err := origin.Acknowledge(ctx, t); err != nil {
 		return false, retryable(err)
 	}
-	log.Info("task acknowledged", "progress_comment_id", t.ProgressCommentID)
-	return true, nil
+	log.Info("task acknowledged")
+	return true, r.setStatus(ctx, t, sesame.StatusPreparing, "")
 }
 
 // GiveUp ends a task whose job failed for good: the task is failed with the reason, and the progress
@@ -224,7 +204,17 @@ func (r *Runner) setStatus(ctx context.Context, t *sesame.Task, status sesame.Ta
 		return err
 	}
 	t.Status, t.Reason = status, reason
+	if !status.Final() {
+		r.progress(ctx, t, "")
+	}
 	return nil
+}
+
+// progress tells the task's origin where it is now, with the agent's latest step when there is one.
+func (r *Runner) progress(ctx context.Context, t *sesame.Task, step string) {
+	if o := r.origin(t); o != nil {
+		o.Progress(context.WithoutCancel(ctx), t, sesame.TaskProgress{Status: t.Status, Step: step, Restarts: t.Restarts})
+	}
 }
 
 // defaults fills in a masker and a store-only recorder when none were given, once, so that every

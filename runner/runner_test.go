@@ -160,7 +160,7 @@ func TestRunDeletedCommentFailsTask(t *testing.T) {
 
 func TestRunWithoutGitHubAppFailsTask(t *testing.T) {
 	h := newHarness(t)
-	h.runner.Forge = nil
+	h.runner.Host = nil
 	task := h.task(t, "alice", sesame.KindRun, "fix it")
 	if err := h.runner.Run(context.Background(), task.ID); err != nil {
 		t.Fatal(err)

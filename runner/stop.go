@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -149,13 +150,24 @@ func (r *Runner) stoppedBy(ctx context.Context, t *sesame.Task) string {
 	return by
 }
 
-// stoppedBeforeStart tells a GitHub requester that their task was stopped while still queued: the
-// store stopped it, and only its job can reply. Any other task that has ended is left alone.
+// stoppedBeforeStart tells the requester that their task was stopped while still queued (the store
+// stopped it, and only its job can tell them), unless they already heard of it. Any other task that
+// has ended is left alone.
 func (r *Runner) stoppedBeforeStart(ctx context.Context, t *sesame.Task) error {
-	if t.Status != sesame.StatusStopped || t.Kind != sesame.KindRun || t.ProgressCommentID != 0 || r.Forge == nil {
+	origin := r.origin(t)
+	if t.Status != sesame.StatusStopped || t.Kind != sesame.KindRun || origin == nil || r.Host == nil {
 		return nil
 	}
-	return retryable(r.replyOnce(ctx, t, stoppedBeforeStartReply(t.StopRequestedBy, r.taskURL(t.ID))))
+	return retryable(origin.Finish(ctx, t, stoppedReport(t.StopRequestedBy, true)))
+}
+
+// stoppedReport is the report of a task stopped before it started.
+func stoppedReport(by string, onlyIfSilent bool) sesame.TaskReport {
+	if by == "" {
+		by = "request"
+	}
+	return sesame.TaskReport{Status: sesame.StatusStopped, BeforeStart: true, OnlyIfSilent: onlyIfSilent,
+		Reason: fmt.Sprintf("Sesame stopped this task before it started (stopped by %s).", by)}
 }
 
 // endedMeanwhile handles a task that reached a final status while this job started it: when it was
@@ -165,8 +177,9 @@ func (r *Runner) endedMeanwhile(ctx context.Context, t *sesame.Task) error {
 	if err != nil {
 		return err
 	}
-	if fresh.Status != sesame.StatusStopped || r.Forge == nil {
+	origin := r.origin(t)
+	if fresh.Status != sesame.StatusStopped || origin == nil {
 		return nil
 	}
-	return retryable(r.reply(ctx, fresh, stoppedBeforeStartReply(fresh.StopRequestedBy, r.taskURL(t.ID))))
+	return retryable(origin.Finish(ctx, fresh, stoppedReport(fresh.StopRequestedBy, false)))
 }

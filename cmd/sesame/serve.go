@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/admin"
 	"github.com/sesame-works/sesame/bot"
 	"github.com/sesame-works/sesame/cluster"
@@ -261,7 +262,11 @@ func (m *Main) Close() error {
 	return nil
 }
 
-var _ runner.Forge = (*bot.GitHub)(nil)
+var (
+	_ runner.CodeHost = (*bot.GitHub)(nil)
+	_ runner.Origin   = (*bot.GitHubOrigin)(nil)
+	_ runner.Origin   = admin.WebOrigin{}
+)
 
 // newRunner wires the runner: its stores, sandbox, mirrors, agents and the masker fed with every
 // secret this server knows.
@@ -339,8 +344,12 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 		Logger:   m.Logger,
 		WorkerID: runner.NewWorkerID(),
 	}
+	r.Origins = map[sesame.Source]runner.Origin{sesame.SourceWeb: admin.WebOrigin{}}
 	if app != nil {
-		r.Forge = &bot.GitHub{App: app}
+		gh := &bot.GitHub{App: app}
+		r.Host = gh
+		r.Origins[sesame.SourceGitHub] = &bot.GitHubOrigin{GitHub: gh, Tasks: m.Tasks, Events: r.Events, Masker: masker,
+			TaskURL: func(id string) string { return r.BaseURL + "/tasks/" + id }, Logger: m.Logger}
 	}
 	return r, nil
 }

@@ -1,4 +1,4 @@
-package command
+package sesame
 
 import (
 	"fmt"
@@ -36,11 +36,11 @@ func CheckModel(s string) error {
 	for _, r := range s {
 		if !isModelRune(r) {
 			return fmt.Errorf("a model name may only hold ASCII letters, digits and %s; %s holds %s",
-				strings.Join(strings.Split(modelPunct, ""), " "), quoteShort(s), quoteShort(string(r)))
+				strings.Join(strings.Split(modelPunct, ""), " "), quoteModel(s), quoteModel(string(r)))
 		}
 	}
 	if c := s[0]; !isASCIILetter(c) && !isASCIIDigit(c) {
-		return fmt.Errorf("a model name must start with a letter or a digit; %s starts with %s", quoteShort(s), quoteShort(s[:1]))
+		return fmt.Errorf("a model name must start with a letter or a digit; %s starts with %s", quoteModel(s), quoteModel(s[:1]))
 	}
 	return nil
 }
@@ -54,3 +54,14 @@ func isModelRune(r rune) bool {
 }
 
 func isASCIIDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// quoteModel quotes a name for a message, cut to a readable length.
+func quoteModel(s string) string {
+	const maxQuoted = 40
+	if utf8.RuneCountInString(s) > maxQuoted {
+		s = string([]rune(s)[:maxQuoted]) + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}

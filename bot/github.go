@@ -7,7 +7,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/google/go-github/v84/github"
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	"github.com/google/go-github/v66/github"
 
 	sesame "github.com/sesame-works/sesame"
 )
@@ -88,21 +89,31 @@ func classify(op string, err error) error {
 	code := sesame.EUNAVAILABLE
 	var rate *github.RateLimitError
 	var abuse *github.AbuseRateLimitError
-	var resp *github.ErrorResponse
-	switch {
+	switch s := statusOf(err); {
 	case errors.As(err, &rate), errors.As(err, &abuse):
 		code = sesame.EUNAVAILABLE
-	case errors.As(err, &resp) && resp.Response != nil:
-		switch s := resp.Response.StatusCode; {
-		case s == http.StatusNotFound:
-			code = sesame.ENOTFOUND
-		case s == http.StatusUnauthorized || s == http.StatusForbidden:
-			code = sesame.EFORBIDDEN
-		case s == http.StatusUnprocessableEntity || s == http.StatusBadRequest || s == http.StatusGone:
-			code = sesame.EINVALID
-		}
+	case s == http.StatusNotFound:
+		code = sesame.ENOTFOUND
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		code = sesame.EFORBIDDEN
+	case s == http.StatusUnprocessableEntity || s == http.StatusBadRequest || s == http.StatusGone:
+		code = sesame.EINVALID
 	}
 	return fmt.Errorf("%s: %w", op, errors.Join(err, &sesame.Error{Code: code, Message: "GitHub refused the request."}))
+}
+
+// statusOf returns the HTTP status of GitHub's answer that err reports, from the API or from the
+// installation token exchange that ghinstallation made for the request, or 0 when there was none.
+func statusOf(err error) int {
+	var resp *github.ErrorResponse
+	if errors.As(err, &resp) && resp.Response != nil {
+		return resp.Response.StatusCode
+	}
+	var exchange *ghinstallation.HTTPError
+	if errors.As(err, &exchange) && exchange.Response != nil {
+		return exchange.Response.StatusCode
+	}
+	return 0
 }
 
 // Repository returns where to clone repo from and its default branch.
@@ -131,7 +142,7 @@ func (g *GitHub) CreatePullRequest(ctx context.Context, installationID int64, re
 		return 0, "", err
 	}
 	created, _, err := g.App.Client(installationID).PullRequests.Create(ctx, owner, name, &github.NewPullRequest{
-		Title: &pr.Title, Body: &pr.Body, Head: &pr.Head, Base: &pr.Base, MaintainerCanModify: github.Ptr(true),
+		Title: &pr.Title, Body: &pr.Body, Head: &pr.Head, Base: &pr.Base, MaintainerCanModify: github.Bool(true),
 	})
 	if err != nil {
 		return 0, "", classify("open pull request", err)

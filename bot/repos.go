@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v66/github"
 	"golang.org/x/sync/errgroup"
 
 	sesame "github.com/sesame-works/sesame"
@@ -23,7 +23,7 @@ const (
 	// repoListTimeout bounds one refresh of the repository list. A refresh runs on after the caller
 	// that started it gives up, for the callers that share it.
 	repoListTimeout = 2 * time.Minute
-	// repoFlight is the singleflight key of a refresh; installation tokens use their ids.
+	// repoFlight is the singleflight key of a refresh of the repository list.
 	repoFlight = "repositories"
 	// listPageSize is the largest page GitHub serves.
 	listPageSize = 100
@@ -152,12 +152,9 @@ func (a *App) installationRepositories(ctx context.Context, installationID int64
 // (the app's id, key or installations are wrong, which a retry will not mend), EUNAVAILABLE when it
 // could not be reached, failed, or limited the rate.
 func listError(op string, err error) error {
-	var resp *github.ErrorResponse
-	if errors.As(err, &resp) && resp.Response != nil {
-		if s := resp.Response.StatusCode; s >= 400 && s < 500 && s != http.StatusTooManyRequests {
-			return fmt.Errorf("%s: %w", op, errors.Join(err,
-				sesame.Errorf(sesame.EINTERNAL, "GitHub refused to list the app's repositories.")))
-		}
+	if s := statusOf(err); s >= 400 && s < 500 && s != http.StatusTooManyRequests {
+		return fmt.Errorf("%s: %w", op, errors.Join(err,
+			sesame.Errorf(sesame.EINTERNAL, "GitHub refused to list the app's repositories.")))
 	}
 	return fmt.Errorf("%s: %w", op, errors.Join(err,
 		sesame.Errorf(sesame.EUNAVAILABLE, "GitHub could not be reached to list repositories.")))
@@ -171,12 +168,7 @@ func (a *App) TokenOwner(ctx context.Context, token string) (login string, err e
 	if token == "" || strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return "", sesame.Errorf(sesame.EINVALID, "A GitHub token has no spaces or line breaks.")
 	}
-	c := a.newClient(roundTripperFunc(func(r *http.Request) (*http.Response, error) {
-		r = r.Clone(r.Context())
-		r.Header.Set("Authorization", "Bearer "+token)
-		return a.transport().RoundTrip(r)
-	}))
-	u, _, err := c.Users.Get(ctx, "")
+	u, _, err := a.newClient(a.base).WithAuthToken(token).Users.Get(ctx, "")
 	if err != nil {
 		return "", tokenOwnerError(ctx, err)
 	}

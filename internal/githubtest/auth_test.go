@@ -12,7 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v66/github"
 
 	"github.com/sesame-works/sesame/internal/githubtest"
 )
@@ -37,8 +37,8 @@ func TestCreateInstallationToken(t *testing.T) {
 		t.Errorf("expires_at = %v, want an hour from now", exp)
 	}
 	wantPerms := &github.InstallationPermissions{
-		Contents: github.Ptr("write"), Issues: github.Ptr("write"),
-		Metadata: github.Ptr("read"), PullRequests: github.Ptr("write"),
+		Contents: new("write"), Issues: new("write"),
+		Metadata: new("read"), PullRequests: new("write"),
 	}
 	if diff := cmp.Diff(wantPerms, tok.GetPermissions()); diff != "" {
 		t.Errorf("permissions (-want +got):\n%s", diff)
@@ -66,7 +66,7 @@ func TestCreateInstallationTokenForSomeRepositories(t *testing.T) {
 
 	tok, _, err := app.Apps.CreateInstallationToken(ctx, 7, &github.InstallationTokenOptions{
 		Repositories: []string{"world"},
-		Permissions:  &github.InstallationPermissions{Issues: github.Ptr("write")},
+		Permissions:  &github.InstallationPermissions{Issues: new("write")},
 	})
 	if err != nil {
 		t.Fatalf("CreateInstallationToken: %v", err)
@@ -74,14 +74,14 @@ func TestCreateInstallationTokenForSomeRepositories(t *testing.T) {
 	if got := tok.Repositories; len(got) != 1 || got[0].GetFullName() != "octo/world" || got[0].GetOwner().GetLogin() != "octo" {
 		t.Errorf("repositories = %v, want octo/world", got)
 	}
-	if diff := cmp.Diff(&github.InstallationPermissions{Issues: github.Ptr("write")}, tok.GetPermissions()); diff != "" {
+	if diff := cmp.Diff(&github.InstallationPermissions{Issues: new("write")}, tok.GetPermissions()); diff != "" {
 		t.Errorf("permissions (-want +got):\n%s", diff)
 	}
 	c := newClient(t, s, tok.GetToken())
-	if _, _, err := c.Issues.CreateComment(ctx, "octo", "world", 1, &github.IssueComment{Body: github.Ptr("hi")}); err != nil {
+	if _, _, err := c.Issues.CreateComment(ctx, "octo", "world", 1, &github.IssueComment{Body: new("hi")}); err != nil {
 		t.Errorf("comment on octo/world: %v", err)
 	}
-	_, _, err = c.Issues.CreateComment(ctx, "octo", "hello", 1, &github.IssueComment{Body: github.Ptr("hi")})
+	_, _, err = c.Issues.CreateComment(ctx, "octo", "hello", 1, &github.IssueComment{Body: new("hi")})
 	wantAPIError(t, err, http.StatusNotFound, "Not Found")
 	_, _, err = c.Repositories.GetPermissionLevel(ctx, "octo", "world", "alice")
 	wantAPIError(t, err, http.StatusForbidden, "Resource not accessible by integration")
@@ -90,7 +90,7 @@ func TestCreateInstallationTokenForSomeRepositories(t *testing.T) {
 	wantAPIError(t, err, http.StatusUnprocessableEntity,
 		"There is at least one repository that does not exist or is not accessible to the parent installation.")
 	_, _, err = app.Apps.CreateInstallationToken(ctx, 7, &github.InstallationTokenOptions{
-		Permissions: &github.InstallationPermissions{Administration: github.Ptr("write")},
+		Permissions: &github.InstallationPermissions{Administration: new("write")},
 	})
 	wantAPIError(t, err, http.StatusUnprocessableEntity, "The permissions requested are not granted to this installation.")
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v66/github"
 
 	"github.com/sesame-works/sesame/internal/githubtest"
 )
@@ -51,10 +51,14 @@ func appJWT(t *testing.T, s *githubtest.Server) string {
 }
 
 // newClient is a real go-github client for the server, sending
-// "Authorization: Bearer <credential>".
+// "Authorization: Bearer <credential>", or no Authorization header when
+// credential is "" (go-github v66 would send "Bearer " with nothing after it).
 func newClient(t *testing.T, s *githubtest.Server, credential string) *github.Client {
 	t.Helper()
-	c := github.NewClient(nil).WithAuthToken(credential)
+	c := github.NewClient(nil)
+	if credential != "" {
+		c = c.WithAuthToken(credential)
+	}
 	base, err := url.Parse(s.URL + "/")
 	if err != nil {
 		t.Fatal(err)

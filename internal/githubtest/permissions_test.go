@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v66/github"
 
 	"github.com/sesame-works/sesame/internal/githubtest"
 )
@@ -18,14 +18,14 @@ func TestGetPermissionLevel(t *testing.T) {
 
 	tests := []struct {
 		role, permission string
-		perms            github.RepositoryPermissions
+		perms            map[string]bool
 	}{
-		{"admin", "admin", github.RepositoryPermissions{Admin: github.Ptr(true), Maintain: github.Ptr(true), Push: github.Ptr(true), Triage: github.Ptr(true), Pull: github.Ptr(true)}},
-		{"maintain", "write", github.RepositoryPermissions{Admin: github.Ptr(false), Maintain: github.Ptr(true), Push: github.Ptr(true), Triage: github.Ptr(true), Pull: github.Ptr(true)}},
-		{"write", "write", github.RepositoryPermissions{Admin: github.Ptr(false), Maintain: github.Ptr(false), Push: github.Ptr(true), Triage: github.Ptr(true), Pull: github.Ptr(true)}},
-		{"triage", "read", github.RepositoryPermissions{Admin: github.Ptr(false), Maintain: github.Ptr(false), Push: github.Ptr(false), Triage: github.Ptr(true), Pull: github.Ptr(true)}},
-		{"read", "read", github.RepositoryPermissions{Admin: github.Ptr(false), Maintain: github.Ptr(false), Push: github.Ptr(false), Triage: github.Ptr(false), Pull: github.Ptr(true)}},
-		{"none", "none", github.RepositoryPermissions{Admin: github.Ptr(false), Maintain: github.Ptr(false), Push: github.Ptr(false), Triage: github.Ptr(false), Pull: github.Ptr(false)}},
+		{"admin", "admin", map[string]bool{"admin": true, "maintain": true, "push": true, "triage": true, "pull": true}},
+		{"maintain", "write", map[string]bool{"admin": false, "maintain": true, "push": true, "triage": true, "pull": true}},
+		{"write", "write", map[string]bool{"admin": false, "maintain": false, "push": true, "triage": true, "pull": true}},
+		{"triage", "read", map[string]bool{"admin": false, "maintain": false, "push": false, "triage": true, "pull": true}},
+		{"read", "read", map[string]bool{"admin": false, "maintain": false, "push": false, "triage": false, "pull": true}},
+		{"none", "none", map[string]bool{"admin": false, "maintain": false, "push": false, "triage": false, "pull": false}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.role, func(t *testing.T) {
@@ -46,7 +46,7 @@ func TestGetPermissionLevel(t *testing.T) {
 				u.GetURL() != s.URL+"/users/"+login || u.GetHTMLURL() != s.URL+"/"+login || u.GetRoleName() != tc.role {
 				t.Errorf("user = %v", u)
 			}
-			if diff := cmp.Diff(&tc.perms, u.GetPermissions()); diff != "" {
+			if diff := cmp.Diff(tc.perms, u.GetPermissions()); diff != "" {
 				t.Errorf("user.permissions (-want +got):\n%s", diff)
 			}
 		})

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v66/github"
 
 	"github.com/sesame-works/sesame/internal/githubtest"
 )
@@ -37,8 +37,7 @@ func TestGetRepository(t *testing.T) {
 		repo.GetCreatedAt().IsZero() || repo.GetPushedAt().IsZero() {
 		t.Errorf("repository = %v", repo)
 	}
-	f, tr := github.Ptr(false), github.Ptr(true)
-	want := &github.RepositoryPermissions{Admin: f, Maintain: f, Push: tr, Triage: tr, Pull: tr}
+	want := map[string]bool{"admin": false, "maintain": false, "push": true, "triage": true, "pull": true}
 	if diff := cmp.Diff(want, repo.GetPermissions()); diff != "" {
 		t.Errorf("permissions (-want +got):\n%s", diff)
 	}
@@ -46,7 +45,7 @@ func TestGetRepository(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := ro.GetPermissions(); p.GetPush() || !p.GetPull() {
+	if p := ro.GetPermissions(); p["push"] || !p["pull"] {
 		t.Errorf("read-only installation's permissions = %v", p)
 	}
 
@@ -98,8 +97,8 @@ func TestCreatePullRequest(t *testing.T) {
 	base := mustGit(t, "", "--git-dir", bare, "rev-parse", "main")
 
 	pr, resp, err := c.PullRequests.Create(ctx, "octo", "hello", &github.NewPullRequest{
-		Title: github.Ptr("Fix the typo in README"), Head: github.Ptr("sesame/1-fix-typo"), Base: github.Ptr("main"),
-		Body: github.Ptr("Fixes #1"), Draft: github.Ptr(false), MaintainerCanModify: github.Ptr(true),
+		Title: new("Fix the typo in README"), Head: new("sesame/1-fix-typo"), Base: new("main"),
+		Body: new("Fixes #1"), Draft: new(false), MaintainerCanModify: new(true),
 	})
 	if err != nil {
 		t.Fatalf("PullRequests.Create: %v", err)
@@ -133,7 +132,7 @@ func TestCreatePullRequest(t *testing.T) {
 	s.AddComment(githubtest.Comment{Repo: "octo/hello", IssueNumber: 250, User: "alice", Body: "hi"})
 	pushBranch(t, s, token, "octo/hello", "draft", "NOTES.md", "notes\n")
 	draft, _, err := c.PullRequests.Create(ctx, "octo", "hello", &github.NewPullRequest{
-		Title: github.Ptr("WIP"), Head: github.Ptr("octo:draft"), Base: github.Ptr("main"), Draft: github.Ptr(true),
+		Title: new("WIP"), Head: new("octo:draft"), Base: new("main"), Draft: new(true),
 	})
 	if err != nil {
 		t.Fatalf("draft with owner:branch head: %v", err)
@@ -174,7 +173,7 @@ func TestCreatePullRequestErrors(t *testing.T) {
 	pushBranch(t, s, token, "octo/hello", "fix", "a.txt", "1\n")
 	mustGit(t, "", "--git-dir", bare, "branch", "same", "main")
 	create := func(c *github.Client, repo, head, base string) error {
-		_, _, err := c.PullRequests.Create(ctx, "octo", repo, &github.NewPullRequest{Title: github.Ptr("t"), Head: &head, Base: &base})
+		_, _, err := c.PullRequests.Create(ctx, "octo", repo, &github.NewPullRequest{Title: new("t"), Head: &head, Base: &base})
 		return err
 	}
 	fieldErrors := func(er *github.ErrorResponse) string {
@@ -219,12 +218,12 @@ func TestCreatePullRequestErrors(t *testing.T) {
 		t.Errorf("same head, other base: %v", err)
 	}
 
-	_, _, err := c.PullRequests.Create(ctx, "octo", "hello", &github.NewPullRequest{Head: github.Ptr("fix"), Base: github.Ptr("main")})
+	_, _, err := c.PullRequests.Create(ctx, "octo", "hello", &github.NewPullRequest{Head: new("fix"), Base: new("main")})
 	er = wantAPIError(t, err, http.StatusUnprocessableEntity, "Validation Failed")
 	if got := fieldErrors(er); got != "PullRequest/title/missing_field/" {
 		t.Errorf("no title: errors %q", got)
 	}
-	_, _, err = c.PullRequests.Create(ctx, "octo", "hello", &github.NewPullRequest{Title: github.Ptr("t"), Base: github.Ptr("main")})
+	_, _, err = c.PullRequests.Create(ctx, "octo", "hello", &github.NewPullRequest{Title: new("t"), Base: new("main")})
 	wantAPIError(t, err, http.StatusUnprocessableEntity, "Invalid request.\n\n\"head\" wasn't supplied.")
 
 	wantAPIError(t, create(installationClient(t, s, 9), "hello", "fix", "main"), http.StatusForbidden, "Resource not accessible by integration")

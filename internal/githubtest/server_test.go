@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v66/github"
 
 	"github.com/sesame-works/sesame/internal/githubtest"
 )
@@ -60,7 +60,7 @@ func TestEnterpriseURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm, _, err := c.Issues.CreateComment(ctx, "octo", "hello", 3, &github.IssueComment{Body: github.Ptr("hi")})
+	cm, _, err := c.Issues.CreateComment(ctx, "octo", "hello", 3, &github.IssueComment{Body: new("hi")})
 	if err != nil {
 		t.Fatalf("CreateComment under /api/v3: %v", err)
 	}
@@ -79,7 +79,7 @@ func TestFailNext(t *testing.T) {
 	s.AddInstallation(7, "octo/hello")
 	c := installationClient(t, s, 7)
 	ctx := context.Background()
-	body := &github.IssueComment{Body: github.Ptr("hi")}
+	body := &github.IssueComment{Body: new("hi")}
 
 	s.FailNext("POST", "/repos/octo/hello/issues/", http.StatusBadGateway, "")
 	s.FailNext("post", "/repos/octo/hello/issues/", http.StatusForbidden, "API rate limit exceeded for installation ID 7.")
@@ -108,7 +108,7 @@ func TestRequestsRecordNoCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newClient(t, s, tok.GetToken())
-	if _, _, err := c.Issues.CreateComment(context.Background(), "octo", "hello", 5, &github.IssueComment{Body: github.Ptr("hello")}); err != nil {
+	if _, _, err := c.Issues.CreateComment(context.Background(), "octo", "hello", 5, &github.IssueComment{Body: new("hello")}); err != nil {
 		t.Fatal(err)
 	}
 	reqs := s.Requests()

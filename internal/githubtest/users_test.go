@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v66/github"
 
 	"github.com/sesame-works/sesame/internal/githubtest"
 )

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v66/github"
 
 	"github.com/sesame-works/sesame/internal/githubtest"
 )

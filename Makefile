@@ -30,6 +30,8 @@ fuzz: ## run every fuzz target (each func Fuzz* in a test file) for FUZZTIME, 30
 	done; \
 	exit $$status
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, and the package boundaries of DESIGN.md (golangci-lint's depguard, .golangci.yml)
 	test -z "$$(gofmt -l .)"
 	go vet ./...
+	scripts/install-lint >/dev/null
+	.tools/bin/golangci-lint run ./...

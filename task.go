@@ -75,6 +75,18 @@ type Request struct {
 	SandboxSecurity *bool
 	// KeepAlive keeps the task's folder after it ends.
 	KeepAlive bool
+	// OriginRef says where in a chat workspace (Slack) the request was made; zero for the other
+	// sources. Only the request's origin reads it.
+	OriginRef OriginRef
+}
+
+// OriginRef is where in a chat workspace a request was made, in the workspace's own ids.
+type OriginRef struct {
+	Workspace   string `json:"workspace,omitempty"`    // Slack: the team id
+	Channel     string `json:"channel,omitempty"`      // Slack: the channel id
+	ChannelName string `json:"channel_name,omitempty"` // as the requester saw it, without '#'
+	User        string `json:"user,omitempty"`         // Slack: the member id of the requester
+	UserName    string `json:"user_name,omitempty"`    // the requester's handle
 }
 
 // Task is one request on its way to a pull request. Postgres is its source of truth.
@@ -85,6 +97,9 @@ type Task struct {
 	Status            TaskStatus
 	Reason            string // why a task failed or stopped, in words for its requester
 	ProgressCommentID int64  // the reply Sesame edits in place as the task moves on
+	// ProgressRef is the origin's handle on the message it edits in place when that is not a GitHub
+	// comment (Slack: the message's ts); "" until the task is acknowledged there.
+	ProgressRef string
 
 	// What came of it, once known.
 	Branch       string

@@ -40,6 +40,8 @@ var settingGroups = []settingGroup{
 		Intro: "Shared credentials the coding agents use when a user has none of their own."},
 	{ID: "github", Title: "GitHub App", prefixes: []string{"github."},
 		Intro: "The GitHub App Sesame answers comments and opens pull requests as."},
+	{ID: "slack", Title: "Slack app", prefixes: []string{"slack."},
+		Intro: "The Slack app that takes /sesame slash commands and posts each task's progress in its channel."},
 	{ID: "server", Title: "Server", prefixes: nil,
 		Intro: "How this process starts. These are read once, from the environment or the config file."},
 }

@@ -22,6 +22,11 @@ const (
 	GitHubWebhookSecret  = "github.webhookSecret"
 	GitHubAPIURL         = "github.apiUrl"
 
+	// Slack app.
+	SlackSigningSecret = "slack.signingSecret"
+	SlackBotToken      = "slack.botToken"
+	SlackAPIURL        = "slack.apiUrl"
+
 	// Model for utility tasks (branch names, commit messages, titles).
 	AIAPIKey  = "ai.apiKey"
 	AIBaseURL = "ai.baseUrl"

@@ -110,6 +110,18 @@ var registry = []Setting{
 		Format:      FormatURL,
 		Description: "GitHub REST API root; change it for GitHub Enterprise Server"},
 
+	// Slack app.
+	{Key: SlackSigningSecret, Env: "SLACK_SIGNING_SECRET", Type: TypeString, Secret: true,
+		Restart:     true,
+		Description: "Signing secret of the Slack app, which Slack signs slash commands and button clicks with; empty refuses every Slack request"},
+	{Key: SlackBotToken, Env: "SLACK_BOT_TOKEN", Type: TypeString, Secret: true,
+		Restart:     true,
+		Description: "Bot token of the Slack app (xoxb-...), with which Sesame looks up who asked and posts and updates task messages"},
+	{Key: SlackAPIURL, Env: "SLACK_API_URL", Type: TypeString, Default: "https://slack.com/api/",
+		Restart:     true,
+		Format:      FormatURL,
+		Description: "Slack Web API root; change it only for a proxy in front of Slack"},
+
 	// Model for utility tasks.
 	{Key: AIAPIKey, Env: "AI_API_KEY", Aliases: []string{"OPENAI_API_KEY"}, Type: TypeString, Secret: true,
 		NotYet:      "No utility task uses a model yet: branch names, commit messages and titles are made without one",

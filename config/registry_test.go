@@ -86,6 +86,10 @@ var documented = []struct {
 	{"GITHUB_APP_PRIVATE_KEY_PATH", "github.privateKeyPath", ""},
 	{"GITHUB_WEBHOOK_SECRET", "github.webhookSecret", ""},
 	{"GITHUB_API_URL", "github.apiUrl", "https://api.github.com/"},
+	// Issue 12: the Slack app.
+	{"SLACK_SIGNING_SECRET", "slack.signingSecret", ""},
+	{"SLACK_BOT_TOKEN", "slack.botToken", ""},
+	{"SLACK_API_URL", "slack.apiUrl", "https://slack.com/api/"},
 	{"DATABASE_URL", "database.url", "postgres://postgres@127.0.0.1:5432/sesame?sslmode=disable"},
 	{"REDIS_URL", "redis.url", "redis://127.0.0.1:6379/0"},
 	{"LISTEN_ADDR", "server.listen", ":8080"},
@@ -154,6 +158,7 @@ func TestSecretsAndRequired(t *testing.T) {
 		AIAPIKey, AgentsAnthropicAPIKey, AgentsClaudeCodeOAuthToken, AgentsCopilotGitHubToken,
 		AgentsGeminiAPIKey, AgentsOpenAIAPIKey, AuthSecret, DatabaseURL, EncryptionKey,
 		GitHubPrivateKey, GitHubWebhookSecret, OIDCClientSecret, RedisURL, SMTPPass,
+		SlackBotToken, SlackSigningSecret,
 	}
 	wantRequired := []string{AuthSecret, EncryptionKey, ServerBaseURL}
 	var secret, required, envOnly []string

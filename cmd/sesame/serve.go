@@ -351,5 +351,6 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 		r.Origins[sesame.SourceGitHub] = &bot.GitHubOrigin{GitHub: gh, Tasks: m.Tasks, Events: r.Events, Masker: masker,
 			TaskURL: func(id string) string { return r.BaseURL + "/tasks/" + id }, Logger: m.Logger}
 	}
+	m.addSlackOrigin(r, masker)
 	return r, nil
 }

@@ -15,8 +15,8 @@ import (
 func TestSavedSecretIsMaskedEverywhere(t *testing.T) {
 	env := mainEnv(t, nil)
 	m := startMain(t, RoleAll, env)
-	if len(m.maskers) != 2 {
-		t.Fatalf("%d maskers; want the runner's and the web app's", len(m.maskers))
+	if len(m.maskers) != 3 {
+		t.Fatalf("%d maskers; want the runner's, the web app's and the Slack stop button's", len(m.maskers))
 	}
 	ctx := context.Background()
 	const key = "sk-ant-api03-saved-by-an-admin-0123456789"

@@ -34,6 +34,7 @@ func (m *Main) openWeb(ctx context.Context, app *bot.App) error {
 		Logger: m.Logger,
 	}
 	engine.POST("/webhooks/github", hook.Handle)
+	m.slackRoutes(engine, app)
 
 	web, err := m.newWebApp(app)
 	if err != nil {

@@ -30,6 +30,7 @@ const (
 	AuditPATCreated             AuditAction = "pat_created"
 	AuditPATUpdated             AuditAction = "pat_updated"
 	AuditPATDeleted             AuditAction = "pat_deleted"
+	AuditSlackLinked            AuditAction = "slack_linked"
 )
 
 // Tasks.
@@ -58,7 +59,7 @@ var AuditActions = []AuditAction{
 	AuditSignIn, AuditSignOut, AuditSignInFailed, AuditRegistered, AuditSessionCreated, AuditSessionExpired,
 	AuditAPIKeyCreated, AuditAPIKeyUpdated, AuditAPIKeyDeleted,
 	AuditAgentCredentialCreated, AuditAgentCredentialUpdated, AuditAgentCredentialDeleted,
-	AuditPATCreated, AuditPATUpdated, AuditPATDeleted,
+	AuditPATCreated, AuditPATUpdated, AuditPATDeleted, AuditSlackLinked,
 	AuditTaskCreated, AuditTaskStarted, AuditTaskCompleted, AuditTaskFailed, AuditTaskStopped, AuditTaskDeleted,
 	AuditSettingsChanged, AuditSandboxPolicyChanged, AuditRoleChanged, AuditUserBanned, AuditUserUnbanned,
 	AuditUserDeleted, AuditRegistrationChanged,

@@ -82,7 +82,9 @@ type Options struct {
 	Status StatusSource
 	// Previews reaches the servers agents run in their sandboxes. nil: previews are not offered.
 	Previews Previews
-	Logger   *slog.Logger
+	// SlackLinks keeps the Slack members linked to accounts with a one-time link. nil: no Slack app.
+	SlackLinks sesame.SlackLinks
+	Logger     *slog.Logger
 }
 
 // App is the web app.
@@ -148,6 +150,9 @@ func (a *App) routes() http.Handler {
 	mux.Handle("GET /tasks/{id}", a.requireUser(a.taskPage))
 	mux.Handle("GET /tasks/{id}/events", a.requireUser(a.taskEvents))
 	mux.Handle("POST /tasks/{id}/stop", a.requireUser(a.stopTask))
+
+	mux.Handle("GET /slack/link/{token}", a.requireUser(a.slackLinkPage))
+	mux.Handle("POST /slack/link/{token}", a.requireUser(a.slackLink))
 
 	mux.Handle("GET /settings", a.requireUser(a.settingsPage))
 	mux.Handle("POST /settings/github", a.requireUser(a.connectGitHub))

@@ -51,7 +51,11 @@ type SlackCommands struct {
 	// Repos and Permissions come from the GitHub App; nil: no App, so no repository can be reached.
 	Repos       RepoLister
 	Permissions RepoPermission
-	Logger      *slog.Logger
+	// Links are the accounts members linked with a one-time link; nil: by email only.
+	Links sesame.SlackLinks
+	// BaseURL is Sesame's public URL, for the one-time links it offers.
+	BaseURL string
+	Logger  *slog.Logger
 }
 
 // slackIntakeTimeout bounds what a slash command waits for (Slack, GitHub, the store): Slack gives
@@ -138,7 +142,7 @@ func (h *SlackCommands) answer(ctx context.Context, log *slog.Logger, cmd slashC
 		return fmt.Sprintf("This channel's default repository is *%s*. Change it with `/sesame repo owner/repo`.", slackEscape(repo))
 	}
 
-	u, why := h.requester(ctx, log, cmd.userID)
+	u, why := h.requester(ctx, log, cmd)
 	if u == nil {
 		return why
 	}
@@ -228,7 +232,33 @@ func (h *SlackCommands) answer(ctx context.Context, log *slog.Logger, cmd slashC
 }
 
 // requester is the Sesame account of the Slack member id, or nil and why not in words for them.
-func (h *SlackCommands) requester(ctx context.Context, log *slog.Logger, id string) (*sesame.User, string) {
+func (h *SlackCommands) requester(ctx context.Context, log *slog.Logger, cmd slashCommand) (*sesame.User, string) {
+	if h.Links != nil { // linked with a one-time link: that account, whatever the email
+		u, err := h.Links.SlackLinkedUser(ctx, cmd.teamID, cmd.userID)
+		switch {
+		case err == nil && u.Banned:
+			return nil, "🔒 Your Sesame account is suspended, so you cannot start tasks. Ask a Sesame admin."
+		case err == nil:
+			return u, ""
+		case sesame.ErrorCode(err) != sesame.ENOTFOUND:
+			log.Error("find linked sesame account", "err", err)
+			return nil, "⚠️ " + sesame.ErrorMessage(err)
+		}
+	}
+	u, why := h.byEmail(ctx, log, cmd.userID)
+	if u != nil || h.Links == nil || h.BaseURL == "" || !strings.HasPrefix(why, "🔒 No Sesame account") && !strings.HasPrefix(why, "🔒 Sesame could not see") {
+		return u, why
+	}
+	token, err := h.Links.NewSlackLink(ctx, cmd.teamID, cmd.userID, cmd.userName)
+	if err != nil {
+		log.Error("make a slack link", "err", err)
+		return nil, why
+	}
+	return nil, why + "\n\n" + slackLinkOffer(strings.TrimSuffix(h.BaseURL, "/")+"/slack/link/"+token)
+}
+
+// byEmail finds the Sesame account whose email is the one Slack reports for the member.
+func (h *SlackCommands) byEmail(ctx context.Context, log *slog.Logger, id string) (*sesame.User, string) {
 	if h.Slack == nil {
 		log.Error("slack command refused: no bot token configured (SLACK_BOT_TOKEN)")
 		return nil, "⚠️ This Sesame server has no Slack bot token configured (SLACK_BOT_TOKEN), so it cannot tell who you are. Ask a Sesame admin to set it."

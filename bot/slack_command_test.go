@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ type slackHarness struct {
 	db        *postgres.DB
 	store     *postgres.TaskStore
 	users     *postgres.UserStore
+	links     *postgres.SlackLinks
 	slack     *slacktest.Server
 	gh        *githubtest.Server
 	inspector *asynq.Inspector
@@ -70,7 +72,7 @@ func newSlackHarness(t testing.TB) *slackHarness {
 	rdb := redis.NewClient(redistest.New(t).Options())
 	t.Cleanup(func() { rdb.Close() })
 	logger := slog.New(slog.DiscardHandler)
-	h := &slackHarness{db: db, store: postgres.NewTaskStore(db), users: postgres.NewUserStore(db),
+	h := &slackHarness{db: db, store: postgres.NewTaskStore(db), users: postgres.NewUserStore(db), links: postgres.NewSlackLinks(db),
 		inspector: asynq.NewInspectorFromRedisClient(rdb), stopper: &recordingStopper{}}
 	submitter := &queue.Submitter{Store: h.store, Client: asynq.NewClientFromRedisClient(rdb), Logger: logger}
 
@@ -113,6 +115,7 @@ func newSlackHarness(t testing.TB) *slackHarness {
 		Slack:    bot.NewSlack(slackToken, h.slack.APIURL(), nil),
 		Tasks:    submitter, Users: h.users, Channels: postgres.NewSlackChannels(db),
 		Repos: app, Permissions: &bot.GitHub{App: app}, Logger: logger,
+		Links: h.links, BaseURL: "https://sesame.example.com",
 	}
 	interact := &bot.SlackInteractivity{Verifier: commands.Verifier, Commands: commands, Tasks: h.store, Stopper: h.stopper, Logger: logger}
 	gin.SetMode(gin.ReleaseMode)
@@ -377,5 +380,46 @@ func TestSlackCommandAckLatency(t *testing.T) {
 		n, took[n/2], took[n*9/10], took[n*99/100-1], took[n-1], h.slack.CallCount(""), h.slack.CallCount("users.info"))
 	if len(h.tasks(t)) != n {
 		t.Fatalf("%d tasks, want %d", len(h.tasks(t)), n)
+	}
+}
+
+// A Slack member whose email matches no account is offered a one-time link; opened (and confirmed)
+// by a signed-in user, it makes the member act as that user from then on, whatever the email. The
+// link works once.
+func TestSlackOneTimeLink(t *testing.T) {
+	h := newSlackHarness(t)
+	_, text := h.send(t, h.command("U_NOBODY", "octo/hello fix it"), time.Now())
+	m := regexp.MustCompile(`<https://sesame\.example\.com/slack/link/([A-Za-z0-9_-]{43})\|this link>`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no one-time link offered: %q", text)
+	}
+	if n := len(h.tasks(t)); n != 0 {
+		t.Fatalf("%d tasks before linking", n)
+	}
+	ctx := context.Background()
+	bob, err := h.users.UserByEmail(ctx, "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := h.links.SlackLink(ctx, m[1])
+	if err != nil || l.TeamID != "T_ACME" || l.SlackUser != "U_NOBODY" || l.SlackName != "nobody" {
+		t.Fatalf("pending link: %+v %v", l, err)
+	}
+	if _, err := h.links.ConsumeSlackLink(ctx, m[1], bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.links.ConsumeSlackLink(ctx, m[1], bob.ID); sesame.ErrorCode(err) != sesame.ENOTFOUND {
+		t.Errorf("the link worked twice: %v", err)
+	}
+	code, text := h.send(t, h.command("U_NOBODY", "octo/hello fix it"), time.Now())
+	tasks := h.tasks(t)
+	if code != http.StatusOK || len(tasks) != 1 || tasks[0].UserID != bob.ID {
+		t.Fatalf("after linking: %d %q, tasks %+v", code, text, tasks)
+	}
+	// A link of another workspace's member with the same id is not this one.
+	other := h.command("U_NOBODY", "octo/hello fix it")
+	other.TeamID = "T_OTHER"
+	if _, text := h.send(t, other, time.Now()); !strings.Contains(text, "No Sesame account") {
+		t.Errorf("a member of another workspace acted as the linked one: %q", text)
 	}
 }

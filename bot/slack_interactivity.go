@@ -69,7 +69,7 @@ func (h *SlackInteractivity) Handle(c *gin.Context) {
 	log = log.With("task_id", taskID, "slack_user", ic.User.ID, "slack_channel", channel)
 	ctx, cancel := context.WithTimeout(c.Request.Context(), slackIntakeTimeout)
 	defer cancel()
-	if msg := h.stop(ctx, log, ic.User.ID, taskID); msg != "" && h.Commands.Slack != nil && channel != "" {
+	if msg := h.stop(ctx, log, slashCommand{teamID: ic.Team.ID, userID: ic.User.ID, userName: ic.User.Name}, taskID); msg != "" && h.Commands.Slack != nil && channel != "" {
 		if err := h.Commands.Slack.Ephemeral(ctx, channel, ic.User.ID, msg); err != nil {
 			log.Warn("tell the clicker", "err", err)
 		}
@@ -79,7 +79,7 @@ func (h *SlackInteractivity) Handle(c *gin.Context) {
 
 // stop stops the task id for the Slack member who clicked, when it is theirs to stop, and returns
 // what to tell them.
-func (h *SlackInteractivity) stop(ctx context.Context, log *slog.Logger, member, taskID string) string {
+func (h *SlackInteractivity) stop(ctx context.Context, log *slog.Logger, member slashCommand, taskID string) string {
 	u, why := h.Commands.requester(ctx, log, member)
 	if u == nil {
 		return why

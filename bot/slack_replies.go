@@ -44,6 +44,12 @@ func slackNotLinked(email string) string {
 		"Ask a Sesame admin to create an account with that email, then sign in to Sesame and connect your GitHub account in Settings.", email)
 }
 
+// slackLinkOffer offers a member Sesame does not know a one-time link to their account.
+func slackLinkOffer(link string) string {
+	return fmt.Sprintf("Or, if you have a Sesame account, open <%s|this link> while signed in to Sesame to link your Slack account to it "+
+		"(it works once, for %d minutes); then run the command again.", link, int(sesame.SlackLinkTTL/time.Minute))
+}
+
 // slackEscape escapes text for Slack's mrkdwn and strips invisible characters.
 func slackEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(textsafe.StripInvisible(s))

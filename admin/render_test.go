@@ -89,6 +89,10 @@ func TestEveryTemplateExecutes(t *testing.T) {
 		{"settings connected", "settings", settingsView{GitHubLogin: "ada", Last4: "f00d", CanConnect: true}, []string{"@ada", "f00d", "Remove token"}},
 		{"settings no github", "settings", settingsView{Error: "bad token"}, []string{"cannot check GitHub tokens", "bad token"}},
 		{"error", "error", "There is no page at this address.", []string{"There is no page"}},
+		{"slack link", "slack_link", slackLinkView{Link: &sesame.SlackLinkRequest{TeamID: "T1", SlackUser: "U1", SlackName: "<b>the</b>", ExpiresAt: time.Now()},
+			Token: "tok", User: user}, []string{`action="/slack/link/tok"`, "@&lt;b&gt;the&lt;/b&gt;", "if someone sent you this link, do not"}},
+		{"slack linked", "slack_link", slackLinkView{Link: &sesame.SlackLinkRequest{SlackName: "bobby"}, User: user, Done: true},
+			[]string{"Slack account linked", "@bobby"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

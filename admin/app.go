@@ -84,7 +84,9 @@ type Options struct {
 	Previews Previews
 	// SlackLinks keeps the Slack members linked to accounts with a one-time link. nil: no Slack app.
 	SlackLinks sesame.SlackLinks
-	Logger     *slog.Logger
+	// Credentials keeps users' own API keys and agent credentials. nil: the settings page offers none.
+	Credentials sesame.UserCredentials
+	Logger      *slog.Logger
 }
 
 // App is the web app.
@@ -157,6 +159,8 @@ func (a *App) routes() http.Handler {
 	mux.Handle("GET /settings", a.requireUser(a.settingsPage))
 	mux.Handle("POST /settings/github", a.requireUser(a.connectGitHub))
 	mux.Handle("POST /settings/github/delete", a.requireUser(a.disconnectGitHub))
+	mux.Handle("POST /settings/credentials/{kind}", a.requireUser(a.putCredential))
+	mux.Handle("POST /settings/credentials/{kind}/delete", a.requireUser(a.deleteCredential))
 
 	// The admin section: only admins reach it (requireAdmin), everyone else gets 404.
 	a.statusRoutes(mux)

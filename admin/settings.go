@@ -12,14 +12,16 @@ type settingsView struct {
 	Last4       string
 	CanConnect  bool
 	Error       string
+	Credentials credentialsView // API Keys and Agent Credentials
 }
 
 func (a *App) settingsPage(w http.ResponseWriter, r *http.Request, u *sesame.User) {
-	a.render(w, r, http.StatusOK, "settings", "Your settings", a.settingsView(u, ""))
+	a.render(w, r, http.StatusOK, "settings", "Your settings", a.settingsView(r, u, ""))
 }
 
-func (a *App) settingsView(u *sesame.User, problem string) settingsView {
-	return settingsView{GitHubLogin: u.GitHubLogin, Last4: u.GitHubTokenLast4, CanConnect: a.GitHub != nil, Error: problem}
+func (a *App) settingsView(r *http.Request, u *sesame.User, problem string) settingsView {
+	return settingsView{GitHubLogin: u.GitHubLogin, Last4: u.GitHubTokenLast4, CanConnect: a.GitHub != nil, Error: problem,
+		Credentials: a.credentialsView(r.Context(), u)}
 }
 
 // tokenAD binds a sealed token to its owner: a sealed value copied to another user's row does not open.
@@ -50,7 +52,7 @@ func (a *App) connectGitHub(w http.ResponseWriter, r *http.Request, u *sesame.Us
 		}
 	}
 	if problem != "" {
-		a.render(w, r, http.StatusUnprocessableEntity, "settings", "Your settings", a.settingsView(u, problem))
+		a.render(w, r, http.StatusUnprocessableEntity, "settings", "Your settings", a.settingsView(r, u, problem))
 		return
 	}
 	sealed, err := a.Sealer.Seal([]byte(token), tokenAD(u.ID))

@@ -41,7 +41,7 @@ func (a *App) taskList(w http.ResponseWriter, r *http.Request, u *sesame.User) {
 type taskFormView struct {
 	Repos    []sesame.RepoRef
 	ReposErr string
-	Agents   []string
+	Agents   []agentChoice // the agents Sesame can run, from the catalog
 	Nonce    string
 	Repo     string
 	Agent    string
@@ -63,6 +63,9 @@ type taskFormView struct {
 	ByAccess bool
 }
 
+// agentChoice is one agent the form offers: its catalog name, sent back, and its title, shown.
+type agentChoice struct{ Name, Title string }
+
 func (a *App) taskForm(w http.ResponseWriter, r *http.Request, u *sesame.User) {
 	byDefault, required := a.sandboxDefaults(r)
 	v := taskFormView{Agent: "claude", Sandbox: byDefault, SandboxRequired: required, SandboxDefault: byDefault, Nonce: newNonce()}
@@ -72,7 +75,9 @@ func (a *App) taskForm(w http.ResponseWriter, r *http.Request, u *sesame.User) {
 }
 
 func (a *App) loadRepos(r *http.Request, v *taskFormView) {
-	v.Agents = agent.Names()
+	for _, e := range agent.Runnable() {
+		v.Agents = append(v.Agents, agentChoice{Name: e.Name, Title: e.Title})
+	}
 	if a.Repos == nil {
 		v.ReposErr = "No GitHub App is configured on this server (GITHUB_APP_ID), so there are no repositories to choose from."
 		return
@@ -123,7 +128,7 @@ func (a *App) createTask(w http.ResponseWriter, r *http.Request, u *sesame.User)
 		v.Error = v.ReposErr
 	case repo == nil:
 		v.Error = "Choose one of the repositories the GitHub App can reach."
-	case !slices.Contains(v.Agents, v.Agent):
+	case !slices.ContainsFunc(v.Agents, func(c agentChoice) bool { return c.Name == v.Agent }):
 		v.Error = "Choose one of the agents listed."
 	case modelErr != nil: // the check a /sesame comment's --model gets
 		msg := modelErr.Error()

@@ -1,6 +1,8 @@
-// Package agent holds one adapter per coding-agent CLI: the command line and environment that run it
-// headless, the network domains it needs, and a parser that turns its JSON stream into normalized events.
-// An adapter only describes the run; the runner starts the process inside a sandbox.
+// Package agent holds the catalog of the coding-agent CLIs Sesame knows (Catalog: name, npm package and
+// pinned version, credentials, domains) and one adapter per CLI it can run: the command line and
+// environment that run it headless, the network domains it needs, and a parser that turns its JSON
+// stream into normalized events. An adapter only describes the run; the runner starts the process
+// inside a sandbox.
 package agent
 
 import "encoding/json"
@@ -89,18 +91,4 @@ type Parser interface {
 	Feed(line []byte) []Event
 	// Result is the outcome after the stream ended: OK only if the CLI said it succeeded.
 	Result() Result
-}
-
-// Lookup returns the adapter named name ("claude"), and false for an unknown name.
-func Lookup(name string) (Adapter, bool) {
-	switch name {
-	case "claude":
-		return Claude{}, true
-	}
-	return nil, false
-}
-
-// Names lists the names Lookup knows, in the order a settings page shows them.
-func Names() []string {
-	return []string{"claude"}
 }

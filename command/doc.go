@@ -47,8 +47,10 @@
 // --agent NAME, --agent=NAME, --model NAME and --model=NAME. The words are
 // split the way a shell splits them (github.com/kballard/go-shellquote does the
 // unquoting), so a value can be quoted: --model "gpt-5". Agent names are one
-// of [Agents], matched without regard to case and returned in lower case; ""
-// means the default agent (claude). A model name is checked by [CheckModel]
+// of [Agents] (the agents of the catalog in package agent that Sesame can
+// run), matched without regard to case and returned in lower case; ""
+// means the default agent (claude). An agent of the catalog that Sesame cannot
+// run yet is an error that says so. A model name is checked by [CheckModel]
 // (ASCII letters, digits and . _ - : / @ [ ], starting with a letter or a
 // digit, at most 200), as the web form checks it. A lone "--" ends the flags:
 // everything after it is instruction. Any other word that looks like a flag

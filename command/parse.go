@@ -2,7 +2,6 @@ package command
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -110,11 +109,11 @@ func parseCommand(rest string, more []string) (Command, error) {
 			cmd.Model = value
 			continue
 		}
-		cmd.Agent = strings.ToLower(value)
-		if !slices.Contains(Agents(), cmd.Agent) {
-			return Command{}, usageErrorf("unknown agent %s (known agents: %s)",
-				quoteShort(value), strings.Join(Agents(), ", "))
+		name, bad := checkAgent(value)
+		if bad != nil {
+			return Command{}, bad
 		}
+		cmd.Agent = name
 	}
 
 	lines := more

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sesame-works/sesame/agent"
 )
 
 // result is what Parse returns, in a form cmp can compare.
@@ -115,19 +117,19 @@ var parseTests = []struct {
 	{"help upper case", "/SESAME HELP", help},
 	{"help with spaces", "  /sesame   help  ", help},
 	{"help on next line", "/sesame\nhelp", help},
-	{"help with flags", "/sesame help --agent codex", help},
+	{"help with flags", "/sesame help --agent claude", help},
 	{"help with a bad flag", "/sesame help --foo", usage(`unknown flag "--foo"`)},
 	{"help me is an instruction", "/sesame help me fix the login", run("help me fix the login")},
 	{"help with punctuation is an instruction", "/sesame help!", run("help!")},
 	{"help with more lines is an instruction", "/sesame help\nwith the login", run("help\nwith the login")},
 
 	// Flags.
-	{"agent", "/sesame --agent codex fix it", runWith("fix it", "codex", "")},
-	{"agent with equals", "/sesame --agent=codex fix it", runWith("fix it", "codex", "")},
-	{"agent at the end", "/sesame fix it --agent codex", runWith("fix it", "codex", "")},
-	{"agent in the middle", "/sesame fix --agent gemini it", runWith("fix it", "gemini", "")},
-	{"agent case", "/sesame --agent CoPilot fix it", runWith("fix it", "copilot", "")},
-	{"agent quoted", `/sesame --agent "opencode" fix it`, runWith("fix it", "opencode", "")},
+	{"agent", "/sesame --agent claude fix it", runWith("fix it", "claude", "")},
+	{"agent with equals", "/sesame --agent=claude fix it", runWith("fix it", "claude", "")},
+	{"agent at the end", "/sesame fix it --agent claude", runWith("fix it", "claude", "")},
+	{"agent in the middle", "/sesame fix --agent claude it", runWith("fix it", "claude", "")},
+	{"agent case", "/sesame --agent ClAuDe fix it", runWith("fix it", "claude", "")},
+	{"agent quoted", `/sesame --agent "claude" fix it`, runWith("fix it", "claude", "")},
 	{"agent quoted after equals", `/sesame --agent='claude' fix it`, runWith("fix it", "claude", "")},
 	{"model", "/sesame --model gpt-5 fix it", runWith("fix it", "", "gpt-5")},
 	{"model with equals", "/sesame --model=gpt-5 fix it", runWith("fix it", "", "gpt-5")},
@@ -135,15 +137,15 @@ var parseTests = []struct {
 	{"model single-quoted", `/sesame --model 'gpt-5' fix it`, runWith("fix it", "", "gpt-5")},
 	{"model quoted after equals", `/sesame --model="gpt-5" fix it`, runWith("fix it", "", "gpt-5")},
 	{"model keeps case", "/sesame --model Claude-Opus-4 fix it", runWith("fix it", "", "Claude-Opus-4")},
-	{"both flags", "/sesame --agent codex --model o3 fix it", runWith("fix it", "codex", "o3")},
-	{"both flags after", "/sesame fix it --model=o3 --agent=codex", runWith("fix it", "codex", "o3")},
+	{"both flags", "/sesame --agent claude --model o3 fix it", runWith("fix it", "claude", "o3")},
+	{"both flags after", "/sesame fix it --model=o3 --agent=claude", runWith("fix it", "claude", "o3")},
 	{"flags with apostrophes", "/sesame don't break the user's API --model 'gpt-5'", runWith("don't break the user's API", "", "gpt-5")},
 	{"model of Bedrock", "/sesame fix it --model us.anthropic.claude-3-7-sonnet-20250219-v1:0",
 		runWith("fix it", "", "us.anthropic.claude-3-7-sonnet-20250219-v1:0")},
 	{"model of a gateway", "/sesame fix it --model=openrouter/anthropic/claude-3.5-sonnet", runWith("fix it", "", "openrouter/anthropic/claude-3.5-sonnet")},
 	{"model at the length limit", "/sesame fix it --model " + strings.Repeat("m", 200), runWith("fix it", "", strings.Repeat("m", 200))},
-	{"flags and next lines", "/sesame --agent codex\nfix the typo", runWith("fix the typo", "codex", "")},
-	{"double dash ends flags", "/sesame --agent codex -- make -v print --version", runWith("make -v print --version", "codex", "")},
+	{"flags and next lines", "/sesame --agent claude\nfix the typo", runWith("fix the typo", "claude", "")},
+	{"double dash ends flags", "/sesame --agent claude -- make -v print --version", runWith("make -v print --version", "claude", "")},
 	{"double dash first", "/sesame -- --agent codex is a flag", run("--agent codex is a flag")},
 	{"only the first double dash is removed", "/sesame a -- b -- c", run("a b -- c")},
 	{"lone dash is text", "/sesame fix this - it crashes", run("fix this - it crashes")},
@@ -168,11 +170,11 @@ var parseTests = []struct {
 	{"agent empty quoted", `/sesame --agent "" fix it`, usage("flag --agent needs a value")},
 	{"model without value", "/sesame fix it --model", usage("flag --model needs a value")},
 	{"model blank", `/sesame --model "  " fix it`, usage("flag --model needs a value")},
-	{"agent repeated", "/sesame --agent codex --agent codex fix", usage("flag --agent is given more than once")},
+	{"agent repeated", "/sesame --agent claude --agent claude fix", usage("flag --agent is given more than once")},
 	{"model repeated", "/sesame --model=a fix --model b", usage("flag --model is given more than once")},
-	{"unknown agent", "/sesame --agent gpt fix it", usage(`unknown agent "gpt" (known agents: claude, codex, gemini, copilot, opencode)`)},
-	{"flags only", "/sesame --agent codex", usage("no instruction given")},
-	{"flags and double dash only", "/sesame --agent codex --", usage("no instruction given")},
+	{"unknown agent", "/sesame --agent gpt fix it", usage(`unknown agent "gpt" (known agents: ` + strings.Join(Agents(), ", ") + ")")},
+	{"flags only", "/sesame --agent claude", usage("no instruction given")},
+	{"flags and double dash only", "/sesame --agent claude --", usage("no instruction given")},
 
 	// Bad model names: the checks of CheckModel, as the web form makes them.
 	{"model starting with a dash", "/sesame --model=-x fix it", usage(`a model name must start with a letter or a digit; "-x" starts with "-"`)},
@@ -211,7 +213,7 @@ var parseTests = []struct {
 	{"apostrophe", "/sesame don't break the API", run("don't break the API")},
 	{"two apostrophes", "/sesame don't touch the user's data", run("don't touch the user's data")},
 	{"possessive plural", "/sesame fix the users' avatars", run("fix the users' avatars")},
-	{"unbalanced double quote", `/sesame fix the 5" screen layout --agent codex`, runWith(`fix the 5" screen layout`, "codex", "")},
+	{"unbalanced double quote", `/sesame fix the 5" screen layout --agent claude`, runWith(`fix the 5" screen layout`, "claude", "")},
 	{"unbalanced leading apostrophe", "/sesame use '90s colors --model o3", runWith("use '90s colors", "", "o3")},
 	{"unbalanced quote keeps a model as written", `/sesame fix 5" --model "gpt 5"`, usage(`a model name may only hold ASCII letters, digits and . _ - : / @ [ ]; "\"gpt" holds "\""`)},
 	{"backslashes kept", `/sesame match \d+ in C:\Users\x\`, run(`match \d+ in C:\Users\x\`)},
@@ -254,9 +256,25 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestAgents: --agent accepts the agents of the catalog that Sesame can run, in any case, and
+// refuses the others with a reason that names them.
 func TestAgents(t *testing.T) {
-	want := []string{"claude", "codex", "gemini", "copilot", "opencode"}
-	if diff := cmp.Diff(want, Agents()); diff != "" {
+	var runnable []string
+	for _, e := range agent.Catalog() {
+		body := "/sesame --agent " + strings.ToUpper(e.Name) + " fix it"
+		got, ok, err := Parse(body)
+		var u *UsageError
+		switch {
+		case e.Runnable():
+			runnable = append(runnable, e.Name)
+			if !ok || err != nil || got.Agent != e.Name {
+				t.Errorf("Parse(%q) = %+v, %v, %v; want agent %s", body, got, ok, err, e.Name)
+			}
+		case !errors.As(err, &u) || !strings.Contains(u.Reason, "Sesame cannot run "+e.Title+" yet"):
+			t.Errorf("Parse(%q) = %+v, %v; want a usage error saying Sesame cannot run %s yet", body, got, err, e.Title)
+		}
+	}
+	if diff := cmp.Diff(runnable, Agents()); diff != "" || Agents()[0] != "claude" {
 		t.Errorf("Agents() mismatch (-want +got):\n%s", diff)
 	}
 	Agents()[0] = "changed"
@@ -268,8 +286,12 @@ func TestAgents(t *testing.T) {
 func TestUsage(t *testing.T) {
 	u := Usage()
 	want := []string{"/sesame <instruction>", "--agent NAME", "--model NAME", "/sesame help", "```"}
-	for _, a := range Agents() {
-		want = append(want, "`"+a+"`")
+	for _, e := range agent.Catalog() {
+		if e.Runnable() {
+			want = append(want, "`"+e.Name+"` ("+e.Title)
+		} else {
+			want = append(want, e.Title) // "Sesame cannot run Codex, ... yet"
+		}
 	}
 	for _, w := range want {
 		if !strings.Contains(u, w) {

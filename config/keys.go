@@ -37,8 +37,15 @@ const (
 	AgentsAnthropicBaseURL     = "agents.anthropicBaseUrl"
 	AgentsClaudeCodeOAuthToken = "agents.claudeCodeOauthToken"
 	AgentsOpenAIAPIKey         = "agents.openaiApiKey"
+	AgentsOpenAIBaseURL        = "agents.openaiBaseUrl"
 	AgentsGeminiAPIKey         = "agents.geminiApiKey"
+	AgentsGeminiBaseURL        = "agents.geminiBaseUrl"
 	AgentsCopilotGitHubToken   = "agents.copilotGithubToken"
+	AgentsCopilotProviderKey   = "agents.copilotProviderApiKey"
+	AgentsCopilotProviderURL   = "agents.copilotProviderBaseUrl"
+	AgentsCopilotProviderType  = "agents.copilotProviderType"
+	AgentsOpenCodeAPIKey       = "agents.opencodeApiKey"
+	AgentsOpenCodeBaseURL      = "agents.opencodeBaseUrl"
 
 	// Sandboxes and tasks.
 	SandboxProvider             = "sandbox.provider"

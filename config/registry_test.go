@@ -68,6 +68,14 @@ var documented = []struct {
 	{"OPENAI_API_KEY", "agents.openaiApiKey", ""},
 	{"GEMINI_API_KEY", "agents.geminiApiKey", ""},
 	{"COPILOT_GITHUB_TOKEN", "agents.copilotGithubToken", ""},
+	// Endpoint overrides named after each CLI's own variable, and the keys that go with them (issue 13).
+	{"OPENAI_BASE_URL", "agents.openaiBaseUrl", undocumented},
+	{"GOOGLE_GEMINI_BASE_URL", "agents.geminiBaseUrl", undocumented},
+	{"COPILOT_PROVIDER_API_KEY", "agents.copilotProviderApiKey", undocumented},
+	{"COPILOT_PROVIDER_BASE_URL", "agents.copilotProviderBaseUrl", undocumented},
+	{"COPILOT_PROVIDER_TYPE", "agents.copilotProviderType", undocumented},
+	{"OPENCODE_API_KEY", "agents.opencodeApiKey", undocumented},
+	{"OPENCODE_BASE_URL", "agents.opencodeBaseUrl", undocumented},
 	// Sandbox security, audit, git, avatars.
 	{"SANDBOX_SECURITY_ENABLED", "sandbox.security.enabled", "true"},
 	// Container limits of the docker provider (issue: the Docker sandbox provider).
@@ -156,7 +164,8 @@ func TestAliases(t *testing.T) {
 func TestSecretsAndRequired(t *testing.T) {
 	wantSecret := []string{
 		AIAPIKey, AgentsAnthropicAPIKey, AgentsClaudeCodeOAuthToken, AgentsCopilotGitHubToken,
-		AgentsGeminiAPIKey, AgentsOpenAIAPIKey, AuthSecret, DatabaseURL, EncryptionKey,
+		AgentsGeminiAPIKey, AgentsOpenAIAPIKey, AgentsCopilotProviderKey, AgentsOpenCodeAPIKey,
+		AuthSecret, DatabaseURL, EncryptionKey,
 		GitHubPrivateKey, GitHubWebhookSecret, OIDCClientSecret, RedisURL, SMTPPass,
 		SlackBotToken, SlackSigningSecret,
 	}

@@ -18,9 +18,12 @@ import (
 )
 
 // Agents finds the adapter for an agent by name, with the options this server adds to every run of
-// it: where its executable is and the credentials it may use.
+// it for the user who asked (userID, "" for a requester without a Sesame account): where its
+// executable is, its default model and the credentials it may use: that agent's own only, the user's
+// own over the system-wide ones. The error is a *sesame.Error the requester can read (the agent is
+// unknown, cannot run yet, is not installed).
 type Agents interface {
-	Agent(name string) (agent.Adapter, agent.Options, error)
+	Agent(ctx context.Context, name, userID string) (agent.Adapter, agent.Options, error)
 }
 
 // DefaultAgent runs when a request names none.
@@ -63,10 +66,12 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	o.agent, o.model, o.restarts = name, t.Model, t.Restarts
 	defer func() { o.duration = time.Since(start) }()
 
-	adapter, opts, err := r.Agents.Agent(name)
+	adapter, opts, err := r.Agents.Agent(ctx, name, t.UserID)
 	if err != nil {
+		log.Warn("find agent", "agent", name, "err", err)
 		return failed("%s", sesame.ErrorMessage(err))
 	}
+	maskCredentials(r.masker(), opts.Credentials) // a user's own are not among the server's secrets
 	set := r.taskSettings()
 	taskDir := filepath.Join(set.BaseDirectory, t.ID)
 	workspace := filepath.Join(taskDir, "repo")
@@ -114,7 +119,11 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	plan := r.runtimePlan(workspace, set, log) // its registries join the sandbox's allowlist
 
 	// The agent, in its sandbox, within the task's maximum duration.
-	opts.Prompt, opts.Model, opts.Workdir = prompt(t, r.describe(t)), t.Model, workspace
+	opts.Prompt, opts.Workdir = prompt(t, r.describe(t)), workspace
+	if t.Model != "" { // else the agent's default, from Agents
+		opts.Model = t.Model
+	}
+	o.model = opts.Model
 	argv, env, err := adapter.Command(opts)
 	if err != nil {
 		return failed("%s", err.Error())
@@ -154,6 +163,10 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	r.recordSandbox(ctx, t, spec)
 	defer r.watchPreviews(ctx, t, gw)() // before the sandbox is destroyed
 	runtimeEnv := r.installRuntimes(ctx, t, sb, plan, set, log)
+	if err := writeHomeFiles(ctx, sb, adapter, opts); err != nil {
+		log.Error("write the agent's files", "err", r.masker().String(err.Error()))
+		return failed("Sesame could not prepare %s's settings in the sandbox.", adapter.DisplayName())
+	}
 	if err := r.setStatus(ctx, t, sesame.StatusRunning, ""); err != nil {
 		return failed("Sesame could not record the task's progress.")
 	}

@@ -208,12 +208,12 @@ func typoFix() []modeltest.Step {
 // the scripted model.
 type claudeAgents struct{ exe, model string }
 
-func (a claudeAgents) Agent(name string) (agent.Adapter, agent.Options, error) {
-	ad, ok := agent.Lookup(name)
-	if !ok {
-		return nil, agent.Options{}, sesame.Errorf(sesame.EINVALID, "no agent %q", name)
+func (a claudeAgents) Agent(_ context.Context, name, _ string) (agent.Adapter, agent.Options, error) {
+	e, err := agent.Get(name)
+	if err != nil {
+		return nil, agent.Options{}, err
 	}
-	return ad, agent.Options{Executable: a.exe, Credentials: map[string]string{
+	return e.Adapter, agent.Options{Executable: a.exe, Credentials: map[string]string{
 		"ANTHROPIC_API_KEY": anthropicKey, "ANTHROPIC_BASE_URL": a.model,
 	}}, nil
 }

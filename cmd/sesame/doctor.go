@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os/exec"
 	"text/tabwriter"
 	"time"
 
@@ -15,7 +16,9 @@ import (
 )
 
 // doctor prints every setting with its value (secrets masked) and where it came from, then checks
-// the required settings, PostgreSQL and Redis. It fails when any check fails.
+// the required settings, PostgreSQL, Redis and the sandbox, and lists the agents (where each CLI is,
+// its version, whether its credential is set; a warning when none can run a task). It fails when any
+// check fails.
 func doctor(ctx context.Context, configPath string, w io.Writer) error {
 	cfg, err := config.Load(config.Options{Path: configPath})
 	if err != nil {
@@ -53,7 +56,13 @@ func doctor(ctx context.Context, configPath string, w io.Writer) error {
 	defer cancel()
 	check("postgres", checkPostgres(ctx, cfg.String(config.DatabaseURL), w))
 	check("redis", checkRedis(ctx, cfg.String(config.RedisURL)))
-	check("sandbox", checkSandbox(ctx, cfg, w))
+	found := findAgents(cfg.String(config.AgentsInstallDir), exec.LookPath)
+	check("sandbox", checkSandbox(ctx, cfg, w, found))
+	// The agents are listed, not checked: a server may be set up before its agents are.
+	fmt.Fprintln(w, "\nAgents:")
+	if err := listAgents(context.WithoutCancel(ctx), w, cfg, found, cfg.String(config.SandboxProvider) == "docker"); err != nil {
+		fmt.Fprintf(w, "  ! %v\n", err)
+	}
 	if failed > 0 {
 		return fmt.Errorf("%d check(s) failed", failed)
 	}
@@ -88,7 +97,7 @@ func checkRedis(ctx context.Context, url string) error {
 }
 
 // checkSandbox starts a secured sandbox of the configured provider, when it is the local one.
-func checkSandbox(ctx context.Context, cfg *config.Config, w io.Writer) error {
+func checkSandbox(ctx context.Context, cfg *config.Config, w io.Writer, agents agentPaths) error {
 	switch p := cfg.String(config.SandboxProvider); p {
 	case "docker":
 		dp, err := dockerSandbox(cfg, slog.New(slog.DiscardHandler))
@@ -105,7 +114,7 @@ func checkSandbox(ctx context.Context, cfg *config.Config, w io.Writer) error {
 	default:
 		return fmt.Errorf("the %s sandbox provider is not available yet", p)
 	}
-	ok, err := localSandbox(cfg, slog.New(slog.DiscardHandler)).Check(ctx, cfg.String(config.TasksBaseDirectory))
+	ok, err := localSandbox(cfg, slog.New(slog.DiscardHandler), agents).Check(ctx, cfg.String(config.TasksBaseDirectory))
 	if err != nil {
 		return err
 	}

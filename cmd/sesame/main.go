@@ -1,5 +1,6 @@
 // Command sesame runs Sesame: `sesame serve` starts the web server and/or the worker, `sesame migrate`
-// applies the database migrations, and `sesame doctor` shows every setting and checks the services.
+// applies the database migrations, `sesame doctor` shows every setting, checks the services and lists
+// the agents, and `sesame healthcheck` asks the running server whether it is up.
 package main
 
 import (
@@ -19,10 +20,12 @@ import (
 const usage = `Usage: sesame <command> [flags]
 
 Commands:
-  serve     run Sesame: --role all (default), web (webhooks and pages) or worker (runs tasks)
-  migrate   apply the database migrations and exit
-  doctor    show every setting with where its value comes from, and check PostgreSQL and Redis
-  version   print the version
+  serve        run Sesame: --role all (default), web (webhooks and pages) or worker (runs tasks)
+  migrate      apply the database migrations and exit
+  doctor       show every setting with where its value comes from, check PostgreSQL, Redis and the
+               sandbox, and list the agents (where each CLI is, its version, whether its credential is set)
+  healthcheck  ask the server running on this host (LISTEN_ADDR) for /healthz; fails unless it answers
+  version      print the version
 
 Flags of every command:
   --config PATH   config file (default: config.json, config.jsonc, config.yaml or config.toml in the working directory)
@@ -56,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("config", "", "config file path")
 	role := fs.String("role", RoleAll, "with serve: all, web or worker")
 	switch cmd {
-	case "serve", "migrate", "doctor":
+	case "serve", "migrate", "doctor", "healthcheck":
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "sesame", version)
 		return nil
@@ -85,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return m.Run(ctx)
 	case "migrate":
 		return migrate(ctx, *configPath, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, *configPath, stdout)
 	default:
 		return doctor(ctx, *configPath, stdout)
 	}

@@ -13,16 +13,19 @@ import (
 	"github.com/sesame-works/sesame/sandbox/local"
 )
 
-// localSandbox is the local provider as cfg configures it: the agents' install folder readable in
-// every sandbox, and the server's own files (home, working directory, config file, .env, App key)
-// hidden from it.
-func localSandbox(cfg *config.Config, logger *slog.Logger) *local.Provider {
+// localSandbox is the local provider as cfg configures it: the agents' install folder (AGENTS_DIR),
+// and the agent CLIs and node found on the server's PATH (agents), readable in every sandbox, and the
+// server's own files (home, working directory, config file, .env, App key) hidden from it.
+func localSandbox(cfg *config.Config, logger *slog.Logger, agents agentPaths) *local.Provider {
 	opts := local.Options{Hide: serverPaths(cfg), Logger: logger}
 	if dir := cfg.String(config.AgentsInstallDir); dir != "" {
 		if abs, err := filepath.Abs(dir); err == nil {
 			opts.ReadOnly = append(opts.ReadOnly, abs)
 		}
 	}
+	readOnly, extraPath := agents.sandboxPaths()
+	opts.ReadOnly = append(opts.ReadOnly, readOnly...)
+	opts.ExtraPath = append(opts.ExtraPath, extraPath...)
 	return local.New(opts)
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -283,10 +284,12 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 	}
 	// Workspaces live on the same file system as the mirrors, so spare checkouts can be moved into place.
 	m.mirrors = &gitops.Cache{Dir: filepath.Join(base, "mirrors"), Spare: true}
+	// The agent CLIs on this host, looked up once (AGENTS_DIR, else the server's PATH).
+	found := findAgents(cfg.String(config.AgentsInstallDir), exec.LookPath)
 	var provider sandbox.Provider
 	switch p := cfg.String(config.SandboxProvider); p {
 	case "local":
-		lp := localSandbox(cfg, m.Logger)
+		lp := localSandbox(cfg, m.Logger, found)
 		if err := lp.Warm(base); err != nil {
 			m.Logger.Warn("local sandbox: could not prepare ahead of the first task", "err", err)
 		}
@@ -319,8 +322,9 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 		Events:  &events.Recorder{Store: m.Tasks, Redis: m.Redis, Masker: masker, Logger: m.Logger, Audit: m.Audit},
 		Sandbox: provider,
 		Mirrors: m.mirrors,
-		Agents:  agentCatalog{cfg: m.Live.Current, inImage: m.docker != nil},
-		Masker:  masker,
+		Agents: agentCatalog{cfg: m.Live.Current, inImage: m.docker != nil, found: found,
+			User: postgres.NewUserCredentials(m.DB, m.Sealer).AgentCredentials},
+		Masker: masker,
 		Settings: runner.Settings{
 			BaseDirectory:   base,
 			MaxDuration:     cfg.Duration(config.TasksMaxDuration),

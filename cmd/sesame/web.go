@@ -89,7 +89,9 @@ func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
 		Status:     m.statusSource(),
 		Previews:   previewDialer{base: m.Config.String(config.TasksBaseDirectory)},
 		SlackLinks: postgres.NewSlackLinks(m.DB),
-		Logger:     m.Logger,
+		// Each user's own agent keys and logins, sealed with ENCRYPTION_KEY.
+		Credentials: postgres.NewUserCredentials(m.DB, m.Sealer),
+		Logger:      m.Logger,
 	}
 	if app != nil {
 		// Without an app only admins may start tasks from the web: no one's write access can be checked.

@@ -101,19 +101,13 @@ func (s *AuditStore) Record(ctx context.Context, e sesame.AuditEvent) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	actor := clip(e.ActorID, maxIDLen)
-	if actor == "" {
-		actor = sesame.ActorSystem
-	}
-	payload := encodePayload(sesame.RedactPayload(e.Payload))
+	r := auditRowOf(e)
 	_, err := s.db.Pool.Exec(ctx, `INSERT INTO audit_events
 		(actor_id, actor_email, action, resource_type, resource_id, ip, user_agent, payload)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		actor, clip(e.ActorEmail, maxEmailLen), clip(string(e.Action), maxActionLen), clip(e.ResourceType, maxResourceLen),
-		clip(sesame.RedactText(e.ResourceID), maxResourceLen), clip(e.IP, maxIPLen),
-		clip(sesame.RedactText(e.UserAgent), maxUserAgentLen), payload)
+		r.actor, r.email, r.action, r.resourceType, r.resourceID, r.ip, r.userAgent, r.payload)
 	if err != nil {
-		s.opts.Logger.Error("record audit event", "action", e.Action, "actor", actor, "err", err)
+		s.opts.Logger.Error("record audit event", "action", e.Action, "actor", r.actor, "err", err)
 		return
 	}
 	if s.opts.Rand() < s.opts.PruneChance {
@@ -123,6 +117,25 @@ func (s *AuditStore) Record(ctx context.Context, e sesame.AuditEvent) {
 			}
 		}
 	}
+}
+
+// auditRow is an event as its columns store it: long values cut, secrets redacted.
+type auditRow struct {
+	actor, email, action, resourceType, resourceID, ip, userAgent string
+	payload                                                       json.RawMessage
+}
+
+// auditRowOf returns e's columns: its payload redacted (sesame.RedactPayload), its resource id and
+// user agent redacted too, long values cut, and no actor read as the system.
+func auditRowOf(e sesame.AuditEvent) auditRow {
+	actor := clip(e.ActorID, maxIDLen)
+	if actor == "" {
+		actor = sesame.ActorSystem
+	}
+	return auditRow{actor: actor, email: clip(e.ActorEmail, maxEmailLen), action: clip(string(e.Action), maxActionLen),
+		resourceType: clip(e.ResourceType, maxResourceLen), resourceID: clip(sesame.RedactText(e.ResourceID), maxResourceLen),
+		ip: clip(e.IP, maxIPLen), userAgent: clip(sesame.RedactText(e.UserAgent), maxUserAgentLen),
+		payload: encodePayload(sesame.RedactPayload(e.Payload))}
 }
 
 // encodePayload returns p as JSON for the payload column: strings made valid for jsonb (UTF-8, no

@@ -42,7 +42,9 @@ import (
 //
 //	                                  rate=500: p50  p99        max        max: req/s   PostgreSQL CPU/req
 //	before: an INSERT per delivery    1.3–1.6 ms     5.0–11 ms  75–120 ms  1,350–1,650  300–440 µs
-//	now: group commit, decode, pools  1.4–1.6 ms     5.4–7.8 ms 18–40 ms   3,100–3,200  90–100 µs
+//	then: group commit, decode, pools 1.4–1.6 ms     5.4–7.8 ms 18–40 ms   3,100–3,200  90–100 µs
+//	+ task_created audited per request 2.6–3.0 ms     15–68 ms   47–223 ms  1,600–1,740  214–255 µs
+//	now: that audit batched (3 runs)  1.7–1.9 ms     6.6–8.6 ms 17–36 ms   2,260–2,750  123–173 µs
 //
 // At 500/s most deliveries still commit alone: PostgreSQL's single-row commit alone (pgbench at 500
 // transactions/s) has a p99 of 2.8–3.2 ms here, most of the p99 above.

@@ -5,6 +5,7 @@ package modeltest
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -46,7 +47,7 @@ type Request struct {
 	Method  string
 	Path    string
 	Query   string
-	Headers http.Header // X-Api-Key is "set" or "missing", Authorization (when sent) "set": never a secret
+	Headers http.Header // X-Api-Key is "set" (with KeyIDHeader naming which key) or "missing", Authorization (when sent) "set": never a secret
 	Body    []byte
 	Step    int  // index of the script step that answered it; -1 when the script was not used
 	Retry   bool // the same conversation as the agent turn before: answered with that turn's step again
@@ -218,10 +219,20 @@ func tokens(body []byte) int {
 	return max(1, len(body)/4)
 }
 
+// KeyIDHeader is the recorded header that tells which API key a request carried, as KeyID gives it.
+const KeyIDHeader = "X-Api-Key-Id"
+
+// KeyID names an API key without revealing it: the first 12 hex digits of its SHA-256.
+func KeyID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:6])
+}
+
 func redact(h http.Header) http.Header {
 	h = h.Clone()
-	if h.Get("X-Api-Key") != "" {
+	if key := h.Get("X-Api-Key"); key != "" {
 		h.Set("X-Api-Key", "set")
+		h.Set(KeyIDHeader, KeyID(key))
 	} else {
 		h.Set("X-Api-Key", "missing")
 	}

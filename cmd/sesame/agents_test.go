@@ -239,7 +239,8 @@ func TestAgentCredentials(t *testing.T) {
 }
 
 // TestAgentSettings: every key and endpoint of the catalog is a setting named after its variable,
-// keys secret and endpoints URLs; a user's own kind of key (a subscription's login) is not.
+// keys secret, endpoints URLs and an endpoint's API type a choice; a user's own kind of key (a
+// subscription's login) is not.
 func TestAgentSettings(t *testing.T) {
 	for _, e := range agent.Catalog() {
 		for _, env := range e.UserKeys {
@@ -255,7 +256,9 @@ func TestAgentSettings(t *testing.T) {
 			}
 			s, _ := config.Lookup(key)
 			endpoint := strings.HasSuffix(env, "_BASE_URL")
-			if s.Secret == endpoint || (endpoint && s.Format != config.FormatURL) || s.NotYet != "" {
+			choice := strings.HasSuffix(env, "_TYPE") // the API an endpoint speaks: one of a few names
+			secret := !endpoint && !choice
+			if s.Secret != secret || (endpoint && s.Format != config.FormatURL) || (choice && len(s.Choices) == 0) || s.NotYet != "" {
 				t.Errorf("%s: setting %s (%s): secret %v, format %q, not yet %q", e.Name, key, env, s.Secret, s.Format, s.NotYet)
 			}
 		}

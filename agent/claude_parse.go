@@ -125,11 +125,7 @@ func (p *claudeParser) user(l claudeLine) []Event {
 func (p *claudeParser) finish(l claudeLine) []Event {
 	p.result = &l
 	r := p.Result()
-	e := Event{Type: EventResult, Text: r.Summary, IsError: !r.OK, Usage: &r.Usage}
-	if !r.OK {
-		e.Text = r.Error
-	}
-	return []Event{e}
+	return []Event{resultEvent(r)}
 }
 
 // Result is OK only when a result line said "success" and is_error was false: after a failed API call

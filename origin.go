@@ -52,6 +52,12 @@ type TaskReport struct {
 	PRURL    string
 	// Branch is the pushed branch; "" when nothing was pushed.
 	Branch string
+	// OnPullRequest: the task worked on the existing pull request PRNumber and pushed to its branch
+	// rather than opening one. Commits are the commits it pushed there (full hashes), when known;
+	// Rebased says they were replayed onto the branch's head, which moved during the run.
+	OnPullRequest bool
+	Commits       []string
+	Rebased       bool
 	// Notes are sentences Sesame adds about the run (the sandbox's blocks, restarts), markdown.
 	Notes []string
 	// Facts is the run's facts on one line (agent, model, duration, tokens, cost), markdown.
@@ -60,4 +66,7 @@ type TaskReport struct {
 	CostUSD float64
 	// Duration is how long the task ran.
 	Duration time.Duration
+	// Text answers a command that runs no agent (status, stop, retry): markdown ([label](url),
+	// **bold**, `code`, lists) that the origin posts as it is, or in its own markup.
+	Text string
 }

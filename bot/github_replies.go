@@ -75,6 +75,8 @@ func deniedReply(login, repo, role string) string {
 func resultReply(rep sesame.TaskReport, taskURL string) string {
 	var b strings.Builder
 	switch {
+	case rep.OnPullRequest && rep.PRURL != "":
+		b.WriteString(pushedLine(rep))
 	case rep.PRURL != "":
 		fmt.Fprintf(&b, "🚀 **Sesame opened #%d.**\n\n", rep.PRNumber)
 	case rep.NoChanges:
@@ -92,6 +94,23 @@ func resultReply(rep sesame.TaskReport, taskURL string) string {
 	}
 	fmt.Fprintf(&b, "<sub>%s · [task log](%s)</sub>", rep.Facts, taskURL)
 	return b.String()
+}
+
+// pushedLine says what a task on an existing pull request pushed to its branch, linking each commit
+// in the pull request.
+func pushedLine(rep sesame.TaskReport) string {
+	if len(rep.Commits) == 0 {
+		return fmt.Sprintf("🚀 **Sesame pushed its changes to #%d.**\n\n", rep.PRNumber)
+	}
+	links := make([]string, len(rep.Commits))
+	for i, c := range rep.Commits {
+		links[i] = fmt.Sprintf("[`%.7s`](%s/commits/%s)", c, rep.PRURL, c)
+	}
+	line := fmt.Sprintf("🚀 **Sesame pushed %s to #%d.**", strings.Join(links, ", "), rep.PRNumber)
+	if rep.Rebased {
+		line += " The branch moved while the agent worked, so its changes were replayed onto the new head."
+	}
+	return line + "\n\n"
 }
 
 func quote(s string) string {

@@ -39,6 +39,11 @@ type outcome struct {
 	prURL     string
 	branch    string
 	pushed    bool // the branch is on the remote
+	// onPR: the task worked on an existing pull request's branch (prNumber); commits are what it
+	// pushed there, rebased whether they were replayed onto a head that moved.
+	onPR    bool
+	commits []string
+	rebased bool
 	agent     string
 	model     string
 	usage     agent.Usage
@@ -110,16 +115,29 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		log.Error("sync mirror", "err", r.masker().String(err.Error()))
 		return failed("Sesame could not fetch %s.", t.Repo)
 	}
+	base, from := repo.DefaultBranch, repo.DefaultBranch
 	o.branch = gitops.BranchName(t.IssueNumber, t.Instruction, t.ID) // web requests have no issue: 0
-	if err := r.Mirrors.Checkout(ctx, mirror, workspace, repo.CloneURL, repo.DefaultBranch, o.branch); err != nil {
-		log.Error("check out", "err", r.masker().String(err.Error()))
-		return failed("Sesame could not check out %s.", repo.DefaultBranch)
+	var pr *sesame.PullRequestInfo // the pull request the task adds to; nil: it opens one
+	var conversation []sesame.Comment
+	if iterates(t) {
+		var stop *outcome
+		if pr, conversation, stop = r.pullRequestOf(ctx, t, log); stop != nil {
+			return *stop
+		}
+		base, from, o.branch, o.onPR = "refs/heads/"+pr.HeadRef, pr.HeadRef, pr.HeadRef, true
 	}
-	r.note(ctx, t, "workspace ready", map[string]any{"branch": o.branch, "base": repo.DefaultBranch, "ms": time.Since(start).Milliseconds()})
+	if err := r.Mirrors.Checkout(ctx, mirror, workspace, repo.CloneURL, base, o.branch); err != nil {
+		log.Error("check out", "err", r.masker().String(err.Error()))
+		return failed("Sesame could not check out %s.", from)
+	}
+	r.note(ctx, t, "workspace ready", map[string]any{"branch": o.branch, "base": from, "ms": time.Since(start).Milliseconds()})
 	plan := r.runtimePlan(workspace, set, log) // its registries join the sandbox's allowlist
 
 	// The agent, in its sandbox, within the task's maximum duration.
 	opts.Prompt, opts.Workdir = prompt(t, r.describe(t)), workspace
+	if pr != nil {
+		opts.Prompt += pullRequestPrompt(pr, conversation)
+	}
 	if t.Model != "" { // else the agent's default, from Agents
 		opts.Model = t.Model
 	}
@@ -203,6 +221,9 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	if err := r.setStatus(ctx, t, sesame.StatusPushing, ""); err != nil {
 		o.status, o.reason = sesame.StatusFailed, "Sesame could not record the task's progress."
 		return o
+	}
+	if pr != nil {
+		return r.pushIteration(ctx, t, o, pr, workspace, mirror, repo.CloneURL, token, log)
 	}
 	if err := gitops.Push(ctx, workspace, mirror, repo.CloneURL, token, o.branch); err != nil {
 		log.Error("push", "err", r.masker().String(err.Error()))

@@ -46,6 +46,7 @@ func (o outcome) report() sesame.TaskReport {
 	if o.pushed {
 		rep.Branch = o.branch
 	}
+	rep.OnPullRequest, rep.Commits, rep.Rebased = o.onPR, o.commits, o.rebased
 	for _, note := range []string{sandboxNote(o), restartNote(o)} {
 		if note != "" {
 			rep.Notes = append(rep.Notes, note)

@@ -38,6 +38,11 @@ type CodeHost interface {
 	CreatePullRequest(ctx context.Context, installationID int64, repo string, pr sesame.PullRequest) (int, string, error)
 	// FindPullRequest returns the pull request from the branch head of repo, or 0 and "" when none.
 	FindPullRequest(ctx context.Context, installationID int64, repo, head string) (int, string, error)
+	// PullRequest returns pull request number of repo: its branch, where that branch lives, its text.
+	PullRequest(ctx context.Context, installationID int64, repo string, number int) (sesame.PullRequestInfo, error)
+	// Conversation returns the comments of issue or pull request number of repo, oldest first: at
+	// most the latest 100.
+	Conversation(ctx context.Context, installationID int64, repo string, number int) ([]sesame.Comment, error)
 }
 
 // origin is where t's request came from; nil when this runner has none for its source.

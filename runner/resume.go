@@ -57,6 +57,7 @@ func (r *Runner) resumeFromPush(ctx context.Context, t *sesame.Task, log *slog.L
 		usage:    agent.Usage{InputTokens: int(t.InputTokens), OutputTokens: int(t.OutputTokens), CostUSD: t.CostUSD},
 		prNumber: t.PRNumber,
 		prURL:    t.PRURL,
+		onPR:     iterates(t),
 	}
 	if o.agent == "" {
 		o.agent = DefaultAgent
@@ -71,6 +72,9 @@ func (r *Runner) resumeFromPush(ctx context.Context, t *sesame.Task, log *slog.L
 	if err != nil {
 		log.Error("look up repository", "err", err)
 		return failed("Sesame could not look up %s on GitHub.", t.Repo), true
+	}
+	if o.onPR { // pushing onto a pull request, not recorded as done: the task starts over
+		return outcome{}, false
 	}
 	if o.branch == "" { // it was pushing when its worker died: did the push land?
 		o.branch = gitops.BranchName(t.IssueNumber, t.Instruction, t.ID)

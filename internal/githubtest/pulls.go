@@ -25,6 +25,10 @@ type PullRequest struct {
 	HTMLURL string // URL/owner/name/pull/Number
 	User    string // author's login: BotLogin()
 	Draft   bool
+	// HeadRepo is the "owner/name" of the repository Head is a branch of, when not this one (a
+	// fork's pull request, added with AddPullRequest); its branch is not served.
+	HeadRepo string
+	Closed   bool
 }
 
 type pullState struct {
@@ -147,7 +151,7 @@ func (s *Server) pullJSONLocked(api string, repo *repository, p *pullState) pull
 		PatchURL:           p.HTMLURL + ".patch",
 		IssueURL:           issue,
 		Number:             p.Number,
-		State:              "open",
+		State:              map[bool]string{false: "open", true: "closed"}[p.Closed],
 		Title:              p.Title,
 		User:               s.userJSON(api, s.botUser()),
 		Body:               body,
@@ -163,7 +167,7 @@ func (s *Server) pullJSONLocked(api string, repo *repository, p *pullState) pull
 		ReviewCommentURL:   api + "/repos/" + repo.fullName + "/pulls/comments{/number}",
 		CommentsURL:        issue + "/comments",
 		StatusesURL:        statuses,
-		Head:               pullBranchJSON{Label: owner + ":" + p.Head, Ref: p.Head, SHA: p.headSHA, User: ownerJSON, Repo: r},
+		Head:               s.headJSONLocked(api, repo, p, owner, ownerJSON, r),
 		Base:               pullBranchJSON{Label: owner + ":" + p.Base, Ref: p.Base, SHA: p.baseSHA, User: ownerJSON, Repo: r},
 		Links: pullLinksJSON{
 			Self:           href{u},

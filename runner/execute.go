@@ -41,13 +41,13 @@ type outcome struct {
 	pushed    bool // the branch is on the remote
 	// onPR: the task worked on an existing pull request's branch (prNumber); commits are what it
 	// pushed there, rebased whether they were replayed onto a head that moved.
-	onPR    bool
-	commits []string
-	rebased bool
-	agent     string
-	model     string
-	usage     agent.Usage
-	duration  time.Duration
+	onPR     bool
+	commits  []string
+	rebased  bool
+	agent    string
+	model    string
+	usage    agent.Usage
+	duration time.Duration
 	// restarts is how often the task was resumed after its worker died.
 	restarts int
 	// secured says whether the agent ran with OS-level restrictions (false before the sandbox).
@@ -117,7 +117,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	}
 	base, from := repo.DefaultBranch, repo.DefaultBranch
 	o.branch = gitops.BranchName(t.IssueNumber, t.Instruction, t.ID) // web requests have no issue: 0
-	var pr *sesame.PullRequestInfo // the pull request the task adds to; nil: it opens one
+	var pr *sesame.PullRequestInfo                                   // the pull request the task adds to; nil: it opens one
 	var conversation []sesame.Comment
 	if iterates(t) {
 		var stop *outcome

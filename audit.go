@@ -52,6 +52,7 @@ const (
 	AuditUserUnbanned         AuditAction = "user_unbanned"
 	AuditUserDeleted          AuditAction = "user_deleted"
 	AuditRegistrationChanged  AuditAction = "registration_changed"
+	AuditUserBudgetChanged    AuditAction = "user_budget_changed"
 )
 
 // AuditActions lists every action, grouped as the audit page's filter shows them.
@@ -62,7 +63,7 @@ var AuditActions = []AuditAction{
 	AuditPATCreated, AuditPATUpdated, AuditPATDeleted, AuditSlackLinked,
 	AuditTaskCreated, AuditTaskStarted, AuditTaskCompleted, AuditTaskFailed, AuditTaskStopped, AuditTaskDeleted,
 	AuditSettingsChanged, AuditSandboxPolicyChanged, AuditRoleChanged, AuditUserBanned, AuditUserUnbanned,
-	AuditUserDeleted, AuditRegistrationChanged,
+	AuditUserDeleted, AuditRegistrationChanged, AuditUserBudgetChanged,
 }
 
 // Resource types an audit event is about.

@@ -15,6 +15,7 @@ type Repository struct {
 type PullRequest struct {
 	Title, Body string
 	Head, Base  string // branch names
+	Draft       bool   // opened as a draft: not ready for review (the agent was stopped at a budget)
 }
 
 // RepoRef is a repository the GitHub App can reach, and through which installation.
@@ -49,4 +50,17 @@ type Comment struct {
 	Author    string
 	Body      string
 	CreatedAt time.Time
+}
+
+// ReviewComment is a comment on lines of a pull request's diff that asked Sesame for something: the
+// agent is told where it is, and the replies go into its thread.
+type ReviewComment struct {
+	Path      string `json:"path"`                 // the file, relative to the repository's root
+	Line      int    `json:"line,omitempty"`       // the last line commented on; 0 for a comment on the file
+	StartLine int    `json:"start_line,omitempty"` // the first, for a comment on several lines; else 0
+	Side      string `json:"side,omitempty"`       // "RIGHT": lines of the pull request's version; "LEFT": of the base's
+	DiffHunk  string `json:"diff_hunk,omitempty"`  // the diff around the lines, as GitHub shows it
+	// Thread is the id of the thread's first comment, which replies answer (GitHub takes no reply
+	// to a reply).
+	Thread int64 `json:"thread"`
 }

@@ -18,6 +18,9 @@ type RequestDescription struct {
 	PullRequest string
 	// GitHubLogin is the requester's GitHub login when the origin knows it, for the commit's author.
 	GitHubLogin string
+	// Context is what the agent is told of the place the request was made, beyond who asked (the
+	// file, lines and diff a review comment is on), as paragraphs; "" when nothing.
+	Context string
 }
 
 // TaskProgress is where a running task is now.
@@ -38,7 +41,8 @@ type TaskReport struct {
 	Status TaskStatus
 	// Reason says why it failed or stopped, in a sentence; "" when completed.
 	Reason string
-	// BeforeStart says the task was stopped before it started (while queued).
+	// BeforeStart says the task ended before it started: stopped while queued, or refused when it
+	// was to start (over a budget); Reason says which.
 	BeforeStart bool
 	// OnlyIfSilent asks the origin to say nothing when the requester already heard of the task (a
 	// job run again after its task ended).
@@ -62,7 +66,8 @@ type TaskReport struct {
 	Notes []string
 	// Facts is the run's facts on one line (agent, model, duration, tokens, cost), markdown.
 	Facts string
-	// CostUSD is what the agent reported it cost; 0 when unknown.
+	// CostUSD is what the run cost: as the agent reported it, or its tokens at the listed prices
+	// (tasks.modelPrices); 0 when unknown.
 	CostUSD float64
 	// Duration is how long the task ran.
 	Duration time.Duration

@@ -14,14 +14,22 @@ const (
 	SourceWeb    Source = "web"
 )
 
-// TaskKind says what a task asks of the worker. Only KindRun runs an agent; help and usage tasks exist
-// so that the reply they owe is stored, deduplicated and retried like any other work.
+// TaskKind says what a task asks of the worker. Only KindRun runs an agent; the other kinds are
+// commands answered at once (they wait in no line), stored as tasks so that the reply they owe is
+// deduplicated and retried like any other work.
 type TaskKind string
 
 const (
 	KindRun   TaskKind = "run"   // run an agent on the instruction
 	KindHelp  TaskKind = "help"  // reply with the usage text
 	KindUsage TaskKind = "usage" // the command could not be parsed: reply with the reason and the usage text
+	// KindStatus lists the tasks of the request's thread (its issue or pull request).
+	KindStatus TaskKind = "status"
+	// KindStop stops the task of the request's thread that runs (or waits) now.
+	KindStop TaskKind = "stop"
+	// KindRetry runs the thread's last failed or stopped task again, as a new task; the request's
+	// Agent, Model and Base, when set, replace that task's.
+	KindRetry TaskKind = "retry"
 )
 
 // TaskStatus is a task's place in its life: queued → preparing → running → pushing → completed,
@@ -67,6 +75,12 @@ type Request struct {
 	Instruction string // for KindRun: the prompt; for KindUsage: why the command was refused
 	Agent       string // "" means the default agent
 	Model       string // "" means the agent's default model
+	// Base is the branch a run starts from (checked by CheckBranch); "" means the repository's
+	// default branch.
+	Base string
+	// Budget is the cost budget the request asks for its task (--budget), in US dollars; 0 means
+	// the server's (tasks.costBudget). The runner refuses more than tasks.maxCostBudget.
+	Budget float64
 
 	// UserID is the Sesame user who asked, for requests from the web app ("" otherwise).
 	UserID string
@@ -75,18 +89,20 @@ type Request struct {
 	SandboxSecurity *bool
 	// KeepAlive keeps the task's folder after it ends.
 	KeepAlive bool
-	// OriginRef says where in a chat workspace (Slack) the request was made; zero for the other
-	// sources. Only the request's origin reads it.
+	// OriginRef says where in a chat workspace (Slack), or in a pull request's review (GitHub), the
+	// request was made; zero otherwise. Only the request's origin reads it.
 	OriginRef OriginRef
 }
 
-// OriginRef is where in a chat workspace a request was made, in the workspace's own ids.
+// OriginRef is where in a chat workspace or a review a request was made, in the host's own ids.
 type OriginRef struct {
 	Workspace   string `json:"workspace,omitempty"`    // Slack: the team id
 	Channel     string `json:"channel,omitempty"`      // Slack: the channel id
 	ChannelName string `json:"channel_name,omitempty"` // as the requester saw it, without '#'
 	User        string `json:"user,omitempty"`         // Slack: the member id of the requester
 	UserName    string `json:"user_name,omitempty"`    // the requester's handle
+	// Review is the pull request review comment a GitHub request was made in; nil for any other.
+	Review *ReviewComment `json:"review,omitempty"`
 }
 
 // Task is one request on its way to a pull request. Postgres is its source of truth.

@@ -31,6 +31,7 @@ func (a *App) userRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/users/{id}/ban", a.requireAdmin(a.adminBan))
 	mux.Handle("POST /admin/users/{id}/unban", a.requireAdmin(a.adminUnban))
 	mux.Handle("POST /admin/users/{id}/delete", a.requireAdmin(a.adminDelete))
+	mux.Handle("POST /admin/users/{id}/budget", a.requireAdmin(a.adminSetBudget)) // admin_user_budget.go
 }
 
 // adminUsersView is the users page.
@@ -152,6 +153,8 @@ type adminUserView struct {
 	Error     string
 	// Confirm is the action waiting for confirmation: "ban", "delete" or "demote" (of yourself).
 	Confirm string
+	// Budget is their monthly cost budget; nil when this server keeps none (admin_user_budget.go).
+	Budget *budgetView
 }
 
 func (a *App) adminUser(w http.ResponseWriter, r *http.Request, me *sesame.User) {
@@ -191,6 +194,10 @@ func (a *App) userView(w http.ResponseWriter, r *http.Request, me *sesame.User) 
 		return v, false
 	}
 	v.Queued = len(queued)
+	if v.Budget, err = a.budgetView(r, u.ID); err != nil {
+		a.serverError(w, r, "read the user's budget", err)
+		return v, false
+	}
 	return v, true
 }
 

@@ -84,6 +84,8 @@ type Options struct {
 	Previews Previews
 	// SlackLinks keeps the Slack members linked to accounts with a one-time link. nil: no Slack app.
 	SlackLinks sesame.SlackLinks
+	// Budgets keeps users' own monthly cost budgets and what they spent. nil: the user page shows none.
+	Budgets sesame.BudgetStore
 	// Credentials keeps users' own API keys and agent credentials. nil: the settings page offers none.
 	Credentials sesame.UserCredentials
 	Logger      *slog.Logger

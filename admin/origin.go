@@ -32,6 +32,10 @@ func (WebOrigin) Authorize(context.Context, *sesame.Task) (bool, string, error) 
 // Acknowledge says nothing: the task's page shows it was taken.
 func (WebOrigin) Acknowledge(context.Context, *sesame.Task) error { return nil }
 
+// Queued says nothing: the task's page shows where it waits (a web request names no issue, so it
+// never waits in a thread's line anyway).
+func (WebOrigin) Queued(context.Context, *sesame.Task, sesame.LinePlace) error { return nil }
+
 // Progress says nothing: the task's page follows its events live.
 func (WebOrigin) Progress(context.Context, *sesame.Task, sesame.TaskProgress) {}
 

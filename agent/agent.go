@@ -39,7 +39,7 @@ type Event struct {
 	Output  string          // tool_result content (text)
 	IsError bool            // tool_result / result error flag
 	Usage   *Usage          // on usage/result
-	Model   string          // on system init
+	Model   string          // on system init; on usage, the model the step used when the CLI says
 }
 
 // Result is the final outcome of a run, known once the stream has ended.

@@ -29,6 +29,10 @@ type claudeLine struct {
 
 type claudeMessage struct {
 	Content json.RawMessage `json:"content"` // a string or a list of blocks
+	// assistant: the model's message id, the model and the tokens of the API call that made it
+	ID    string       `json:"id"`
+	Model string       `json:"model"`
+	Usage *claudeUsage `json:"usage"`
 }
 
 type claudeBlock struct {
@@ -56,6 +60,9 @@ type claudeParser struct {
 	lastError string            // the last error reported before the result
 	errorKind string            // the kind of that error, e.g. "authentication_failed"
 	result    *claudeLine
+	// counted is the usage already reported for each model message id: Claude Code prints a
+	// message in several lines (one per content block), each with the message's usage so far.
+	counted map[string]Usage
 }
 
 func (p *claudeParser) Feed(line []byte) []Event {
@@ -89,6 +96,9 @@ func (p *claudeParser) assistant(l claudeLine) []Event {
 		p.errorKind = "error"
 		_ = json.Unmarshal(l.Error, &p.errorKind)
 	}
+	if e, ok := p.turnUsage(l.Message); ok {
+		events = append(events, e)
+	}
 	for _, b := range blocks(l.Message) {
 		switch b.Type {
 		case "text":
@@ -108,6 +118,31 @@ func (p *claudeParser) assistant(l claudeLine) []Event {
 		}
 	}
 	return events
+}
+
+// turnUsage is the usage event of an assistant message: the tokens of its API call not reported yet
+// for the same message id. Claude Code prints an assistant line as each content block ends, with
+// the usage the API had reported by then: the input and cache tokens are whole from the first line,
+// the output tokens may still grow. It reports no cost per call (only the result has the run's
+// total_cost_usd), so the event has none. ok is false when nothing is new.
+func (p *claudeParser) turnUsage(m *claudeMessage) (Event, bool) {
+	if m == nil || m.Usage == nil || m.ID == "" {
+		return Event{}, false
+	}
+	now := Usage{InputTokens: m.Usage.InputTokens, OutputTokens: m.Usage.OutputTokens,
+		CacheReadTokens: m.Usage.CacheReadTokens, CacheWriteTokens: m.Usage.CacheWriteTokens}
+	if p.counted == nil {
+		p.counted = map[string]Usage{}
+	}
+	was := p.counted[m.ID]
+	p.counted[m.ID] = Usage{InputTokens: max(now.InputTokens, was.InputTokens), OutputTokens: max(now.OutputTokens, was.OutputTokens),
+		CacheReadTokens: max(now.CacheReadTokens, was.CacheReadTokens), CacheWriteTokens: max(now.CacheWriteTokens, was.CacheWriteTokens)}
+	u := Usage{InputTokens: max(0, now.InputTokens-was.InputTokens), OutputTokens: max(0, now.OutputTokens-was.OutputTokens),
+		CacheReadTokens: max(0, now.CacheReadTokens-was.CacheReadTokens), CacheWriteTokens: max(0, now.CacheWriteTokens-was.CacheWriteTokens)}
+	if u == (Usage{}) {
+		return Event{}, false
+	}
+	return Event{Type: EventUsage, Usage: &u, Model: m.Model}, true
 }
 
 func (p *claudeParser) user(l claudeLine) []Event {

@@ -44,14 +44,19 @@ func TestClaudeParserRecordedRuns(t *testing.T) {
 		file: "testdata/claude/stdout.jsonl",
 		wantEvents: []agent.Event{
 			{Type: agent.EventSystem, Text: "init", Model: "claude-opus-4-8[1m]"},
+			// Each model call's tokens as Claude Code printed them (the output tokens are those of the
+			// stream's start); the three inputs add up to the result's.
+			{Type: agent.EventUsage, Usage: &agent.Usage{InputTokens: 19181, OutputTokens: 1}, Model: "claude-opus-4-8"},
 			{Type: agent.EventToolCall, Tool: "Write", ToolID: "toolu_call_267107_0",
 				Input: json.RawMessage(`{"file_path":"/srv/task/repo/hello.txt","content":"hello from fake model\n"}`)},
 			{Type: agent.EventToolResult, Tool: "Write", ToolID: "toolu_call_267107_0",
 				Output: "File created successfully at: /srv/task/repo/hello.txt (file state is current in your context — no need to Read it back)"},
+			{Type: agent.EventUsage, Usage: &agent.Usage{InputTokens: 19293, OutputTokens: 1}, Model: "claude-opus-4-8"},
 			{Type: agent.EventToolCall, Tool: "Bash", ToolID: "toolu_call_564713_1",
 				Input: json.RawMessage(`{"command":"echo shell-ok > shell.txt && ls"}`)},
 			{Type: agent.EventToolResult, Tool: "Bash", ToolID: "toolu_call_564713_1",
 				Output: "README.md\nhello.txt\nshell.txt"},
+			{Type: agent.EventUsage, Usage: &agent.Usage{InputTokens: 19367, OutputTokens: 1}, Model: "claude-opus-4-8"},
 			{Type: agent.EventText, Text: "Done: wrote hello.txt and ran a shell command."},
 			{Type: agent.EventResult, Text: "Done: wrote hello.txt and ran a shell command.", Usage: &sampleUsage},
 		},
@@ -167,6 +172,28 @@ func TestClaudeParserLines(t *testing.T) {
 			Usage: &agent.Usage{InputTokens: 10, OutputTokens: 2, CacheReadTokens: 3, CacheWriteTokens: 4, CostUSD: 0.5}}},
 		wantResult: agent.Result{Error: "Reached maximum number of turns (5) (error_max_turns)", Turns: 5,
 			Usage: agent.Usage{InputTokens: 10, OutputTokens: 2, CacheReadTokens: 3, CacheWriteTokens: 4, CostUSD: 0.5}},
+	}, {
+		name: "one model message in two lines counts its tokens once, and the output that grew",
+		lines: []string{
+			`{"type":"assistant","message":{"id":"msg_1","model":"claude-opus-4-8","content":[{"type":"text","text":"I will edit."}],` +
+				`"usage":{"input_tokens":100,"output_tokens":1,"cache_read_input_tokens":50,"cache_creation_input_tokens":20}}}`,
+			`{"type":"assistant","message":{"id":"msg_1","model":"claude-opus-4-8","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{}}],` +
+				`"usage":{"input_tokens":100,"output_tokens":30,"cache_read_input_tokens":50,"cache_creation_input_tokens":20}}}`,
+			`{"type":"assistant","message":{"id":"msg_1","model":"claude-opus-4-8","content":[{"type":"text","text":"again"}],` +
+				`"usage":{"input_tokens":100,"output_tokens":30,"cache_read_input_tokens":50,"cache_creation_input_tokens":20}}}`,
+			`{"type":"assistant","message":{"id":"msg_2","model":"claude-opus-4-8","content":[],"usage":{"input_tokens":7,"output_tokens":0}}}`,
+			`{"type":"assistant","message":{"id":"msg_3","content":[],"usage":{"input_tokens":0,"output_tokens":0}}}`,
+		},
+		wantEvents: []agent.Event{
+			{Type: agent.EventUsage, Model: "claude-opus-4-8",
+				Usage: &agent.Usage{InputTokens: 100, OutputTokens: 1, CacheReadTokens: 50, CacheWriteTokens: 20}},
+			{Type: agent.EventText, Text: "I will edit."},
+			{Type: agent.EventUsage, Model: "claude-opus-4-8", Usage: &agent.Usage{OutputTokens: 29}},
+			{Type: agent.EventToolCall, Tool: "Bash", ToolID: "t1", Input: json.RawMessage(`{}`)},
+			{Type: agent.EventText, Text: "again"},
+			{Type: agent.EventUsage, Model: "claude-opus-4-8", Usage: &agent.Usage{InputTokens: 7}},
+		},
+		wantResult: agent.Result{Summary: "again", Error: "Claude Code ended without a result"},
 	}, {
 		name: "success without result text takes the last assistant text",
 		lines: []string{

@@ -44,7 +44,7 @@ type copilotData struct {
 	OutputTokens     int     `json:"outputTokens"`
 	CacheReadTokens  int     `json:"cacheReadTokens"`
 	CacheWriteTokens int     `json:"cacheWriteTokens"`
-	Cost             float64 `json:"cost"`
+	Cost             float64 `json:"cost"` // the model's premium-request multiplier, not dollars
 }
 
 type copilotToolRequest struct {
@@ -108,14 +108,15 @@ func (p *copilotParser) Feed(line []byte) []Event {
 		}
 		return []Event{e}
 	case "assistant.usage":
+		// Its cost is the model's multiplier of premium requests (what the Copilot plan bills), not
+		// dollars: the usage has no cost, and is counted from its tokens.
 		u := Usage{InputTokens: d.InputTokens - d.CacheReadTokens, OutputTokens: d.OutputTokens,
-			CacheReadTokens: d.CacheReadTokens, CacheWriteTokens: d.CacheWriteTokens, CostUSD: d.Cost}
+			CacheReadTokens: d.CacheReadTokens, CacheWriteTokens: d.CacheWriteTokens}
 		p.usage.InputTokens += u.InputTokens
 		p.usage.OutputTokens += u.OutputTokens
 		p.usage.CacheReadTokens += u.CacheReadTokens
 		p.usage.CacheWriteTokens += u.CacheWriteTokens
-		p.usage.CostUSD += u.CostUSD
-		return []Event{{Type: EventUsage, Usage: &u}}
+		return []Event{{Type: EventUsage, Usage: &u, Model: d.Model}}
 	case "session.error", "model.call_failure":
 		msg := copilotErrorMessage(l.Type, d)
 		p.lastError = msg

@@ -118,13 +118,14 @@ func TestCopilotParserLines(t *testing.T) {
 			{Type: agent.EventToolCall, Tool: "bash", ToolID: "b1", Input: json.RawMessage(`{"command":"false"}`)},
 			{Type: agent.EventToolResult, Tool: "bash", ToolID: "b1", Output: "exit code 1", IsError: true},
 			{Type: agent.EventError, Text: "overloaded (HTTP 503)"},
-			{Type: agent.EventUsage, Usage: &agent.Usage{InputTokens: 70, OutputTokens: 7, CacheReadTokens: 30, CostUSD: 0.5}},
+			// "cost" is the model's premium-request multiplier, not dollars: no cost.
+			{Type: agent.EventUsage, Usage: &agent.Usage{InputTokens: 70, OutputTokens: 7, CacheReadTokens: 30}, Model: "m"},
 			{Type: agent.EventText, Text: "It failed."},
 			{Type: agent.EventResult, Text: "It failed.",
-				Usage: &agent.Usage{InputTokens: 70, OutputTokens: 7, CacheReadTokens: 30, CostUSD: 0.5}},
+				Usage: &agent.Usage{InputTokens: 70, OutputTokens: 7, CacheReadTokens: 30}},
 		},
 		wantResult: agent.Result{OK: true, Summary: "It failed.", Turns: 2,
-			Usage: agent.Usage{InputTokens: 70, OutputTokens: 7, CacheReadTokens: 30, CostUSD: 0.5}},
+			Usage: agent.Usage{InputTokens: 70, OutputTokens: 7, CacheReadTokens: 30}},
 	}, {
 		name: "a session error fails the run even with exit code 0",
 		lines: []string{

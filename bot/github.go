@@ -143,6 +143,7 @@ func (g *GitHub) CreatePullRequest(ctx context.Context, installationID int64, re
 	}
 	created, _, err := g.App.Client(installationID).PullRequests.Create(ctx, owner, name, &github.NewPullRequest{
 		Title: &pr.Title, Body: &pr.Body, Head: &pr.Head, Base: &pr.Base, MaintainerCanModify: github.Bool(true),
+		Draft: &pr.Draft,
 	})
 	if err != nil {
 		return 0, "", classify("open pull request", err)

@@ -74,6 +74,10 @@ func (o *GitHubOrigin) Describe(t *sesame.Task) sesame.RequestDescription {
 	if t.IsPullRequest {
 		d.PullRequest = fmt.Sprintf("Requested in #%d by @%s", t.IssueNumber, t.Requester)
 	}
+	if rc := t.OriginRef.Review; rc != nil {
+		d.Prompt = fmt.Sprintf("Requested by @%s in a review comment on pull request #%d of %s", t.Requester, t.IssueNumber, t.Repo)
+		d.Context = reviewContext(rc)
+	}
 	return d
 }
 
@@ -94,12 +98,13 @@ func (o *GitHubOrigin) Authorize(ctx context.Context, t *sesame.Task) (bool, str
 	return false, fmt.Sprintf("@%s has %s access to %s; running Sesame takes write access.", t.Requester, role, t.Repo), nil
 }
 
-// Acknowledge puts 👀 on the requester's comment and posts the progress comment, once.
+// Acknowledge puts 👀 on the requester's comment and posts the progress comment, once. A reply
+// posted before (it said the task waited in line; or a retried job) is edited into it.
 func (o *GitHubOrigin) Acknowledge(ctx context.Context, t *sesame.Task) error {
-	if err := o.GitHub.React(ctx, t.InstallationID, t.Repo, t.CommentID, "eyes"); err != nil {
+	if err := o.react(ctx, t, "eyes"); err != nil {
 		return err
 	}
-	return o.replyOnce(ctx, t, progressReply(t, o.taskURL(t.ID), nil))
+	return o.reply(ctx, t, progressReply(t, o.taskURL(t.ID), nil))
 }
 
 // Progress edits the progress comment to show p, at once when the last edit is at least Interval
@@ -128,7 +133,7 @@ func (o *GitHubOrigin) Progress(_ context.Context, t *sesame.Task, p sesame.Task
 	if pc.timer != nil {
 		return // an edit is due; it will show this
 	}
-	wait := time.Until(pc.edited.Add(o.interval()))
+	wait := time.Until(pc.edited.Add(o.editGap(pc.edits)))
 	if wait < 0 {
 		wait = 0
 	}
@@ -147,7 +152,7 @@ func (o *GitHubOrigin) flush(pc *progressComment) {
 	body := progressReply(&t, o.taskURL(t.ID), pc)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := o.GitHub.EditComment(ctx, t.InstallationID, t.Repo, t.ProgressCommentID, o.mask(body)); err != nil {
+	if err := o.edit(ctx, &t, t.ProgressCommentID, o.mask(body)); err != nil {
 		o.logger().Warn("edit the progress comment", "task_id", t.ID, "err", err)
 	}
 	pc.edited = time.Now()
@@ -164,6 +169,8 @@ func (o *GitHubOrigin) Finish(ctx context.Context, t *sesame.Task, rep sesame.Ta
 		return o.replyOnce(ctx, t, helpReply())
 	case t.Kind == sesame.KindUsage:
 		return o.replyOnce(ctx, t, usageReply(t.Instruction))
+	case t.Kind == sesame.KindStatus || t.Kind == sesame.KindStop || t.Kind == sesame.KindRetry:
+		return o.replyOnce(ctx, t, rep.Text) // the runner's answer (github_commands.go)
 	case rep.BeforeStart && rep.OnlyIfSilent && t.ProgressCommentID != 0:
 		return nil
 	case rep.BeforeStart:
@@ -173,7 +180,7 @@ func (o *GitHubOrigin) Finish(ctx context.Context, t *sesame.Task, rep sesame.Ta
 		return err
 	}
 	if rep.PRURL != "" {
-		if err := o.GitHub.React(ctx, t.InstallationID, t.Repo, t.CommentID, "rocket"); err != nil {
+		if err := o.react(ctx, t, "rocket"); err != nil {
 			o.logger().Warn("react rocket", "task_id", t.ID, "err", err)
 		}
 	}
@@ -251,7 +258,7 @@ func (o *GitHubOrigin) replyOnce(ctx context.Context, t *sesame.Task, body strin
 	if t.ProgressCommentID != 0 {
 		return nil
 	}
-	id, err := o.GitHub.CreateComment(ctx, t.InstallationID, t.Repo, t.IssueNumber, o.mask(body))
+	id, err := o.post(ctx, t, o.mask(body))
 	if err != nil {
 		return err
 	}
@@ -271,7 +278,14 @@ func (o *GitHubOrigin) reply(ctx context.Context, t *sesame.Task, body string) e
 	if t.ProgressCommentID == 0 {
 		return o.replyOnce(ctx, t, body)
 	}
-	return o.GitHub.EditComment(ctx, t.InstallationID, t.Repo, t.ProgressCommentID, o.mask(body))
+	return o.edit(ctx, t, t.ProgressCommentID, o.mask(body))
+}
+
+// editGap is the least time between the progress comment's edit n and the next: Interval for the
+// first minute or so of edits, then longer as the task goes on (up to 6 Intervals, 30 s by default),
+// so that a long task's comment costs a few edits a minute of the installation's rate limit.
+func (o *GitHubOrigin) editGap(n int) time.Duration {
+	return o.interval() * time.Duration(min(1+n/6, 6))
 }
 
 func (o *GitHubOrigin) interval() time.Duration {

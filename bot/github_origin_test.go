@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -118,6 +119,28 @@ func TestProgressCommentIsEditedCoalesced(t *testing.T) {
 	}
 	if r := gh.Reactions("octo/hello", task.CommentID); strings.Join(r, ",") != "eyes,rocket" {
 		t.Errorf("reactions on the request: %v", r)
+	}
+}
+
+// A long task's comment is edited less and less often: after every 6 edits the gap grows by an
+// interval, up to 6 intervals.
+func TestProgressEditsSlowDownAsTheTaskGoesOn(t *testing.T) {
+	const interval = 20 * time.Millisecond
+	gh, o, _, task := originFixture(t, interval)
+	ctx := context.Background()
+	if err := o.Acknowledge(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	task.Status = sesame.StatusRunning
+	start := time.Now()
+	for i := 0; time.Since(start) < 2*time.Second; i++ {
+		o.Progress(ctx, task, sesame.TaskProgress{Status: sesame.StatusRunning, Step: "Bash: step " + strconv.Itoa(i)})
+		time.Sleep(2 * time.Millisecond)
+	}
+	// At a fixed 20 ms: about 100 edits in 2 s. With the growing gap: 6 at 20 ms, 6 at 40, 6 at 60,
+	// 6 at 80, 6 at 100, then one per 120 ms: about 36.
+	if n := edits(gh); n > 50 || n < 10 {
+		t.Errorf("%d edits in 2 s of steps every 2 ms with a 20 ms interval; want the gap to grow (about 36)", n)
 	}
 }
 

@@ -75,6 +75,8 @@ func deniedReply(login, repo, role string) string {
 func resultReply(rep sesame.TaskReport, taskURL string) string {
 	var b strings.Builder
 	switch {
+	case rep.Status == sesame.StatusStopped && rep.PRURL != "": // stopped at a budget: its partial work is there
+		fmt.Fprintf(&b, "⏹️ **Stopped at budget.** %s\n\n", rep.Reason)
 	case rep.OnPullRequest && rep.PRURL != "":
 		b.WriteString(pushedLine(rep))
 	case rep.PRURL != "":

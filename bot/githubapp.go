@@ -112,7 +112,7 @@ func (a *App) installation(id int64) *installation {
 	jwt := *a.jwt
 	tr := ghinstallation.NewFromAppsTransport(&jwt, id)
 	tr.BaseURL = a.apiURL.String()
-	in := &installation{tr: tr, client: a.newClient(tr)}
+	in := &installation{tr: tr, client: a.newClient(newAPIBudget(tr))}
 	a.installations[id] = in
 	return in
 }

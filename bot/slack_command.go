@@ -213,6 +213,7 @@ func (h *SlackCommands) answer(ctx context.Context, log *slog.Logger, cmd slashC
 		Instruction:    instruction,
 		Agent:          req.agent,
 		Model:          req.model,
+		Budget:         req.budget,
 		UserID:         u.ID,
 		OriginRef: sesame.OriginRef{
 			Workspace: cmd.teamID, Channel: cmd.channelID, ChannelName: cmd.channelName, User: cmd.userID, UserName: name,

@@ -181,7 +181,7 @@ func (h *slackHarness) jobs(t testing.TB) int {
 func TestSlackCommandQueuesATask(t *testing.T) {
 	h := newSlackHarness(t)
 	start := time.Now()
-	code, text := h.send(t, h.command("U_ALICE", "octo/hello fix the flaky login test --agent codex --model gpt-5"), time.Now())
+	code, text := h.send(t, h.command("U_ALICE", "octo/hello fix the flaky login test --agent codex --model gpt-5 --budget 2.50"), time.Now())
 	if code != http.StatusOK || !strings.Contains(text, "Got it") {
 		t.Fatalf("answer %d %q", code, text)
 	}
@@ -194,7 +194,7 @@ func TestSlackCommandQueuesATask(t *testing.T) {
 	alice, _ := h.users.UserByEmail(context.Background(), "alice@example.com")
 	want := sesame.OriginRef{Workspace: "T_ACME", Channel: "C_ENG", ChannelName: "eng", User: "U_ALICE", UserName: "alice"}
 	if got.Source != sesame.SourceSlack || got.Repo != "octo/hello" || got.InstallationID != 9 || got.Instruction != "fix the flaky login test" ||
-		got.Agent != "codex" || got.Model != "gpt-5" || got.UserID != alice.ID || got.Requester != "alice" || got.OriginRef != want ||
+		got.Agent != "codex" || got.Model != "gpt-5" || got.Budget != 2.5 || got.UserID != alice.ID || got.Requester != "alice" || got.OriginRef != want ||
 		!strings.HasPrefix(got.DeliveryID, "slack:trigger.") {
 		t.Errorf("task = %+v", got)
 	}

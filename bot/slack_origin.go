@@ -105,6 +105,10 @@ func (o *SlackOrigin) Acknowledge(ctx context.Context, t *sesame.Task) error {
 	return o.postOnce(ctx, t, text, true)
 }
 
+// Queued says nothing: a Slack request names no issue or pull request, so it never waits in a
+// thread's line.
+func (o *SlackOrigin) Queued(context.Context, *sesame.Task, sesame.LinePlace) error { return nil }
+
 // postOnce posts the task's message and remembers it.
 func (o *SlackOrigin) postOnce(ctx context.Context, t *sesame.Task, text string, stop bool) error {
 	channel := t.OriginRef.Channel
@@ -186,6 +190,9 @@ func (o *SlackOrigin) Finish(ctx context.Context, t *sesame.Task, rep sesame.Tas
 			text = slackUsageError(t.Instruction)
 		}
 		_, err := o.Slack.Post(ctx, channel, "", o.mask(text), nil)
+		return err
+	case t.Kind == sesame.KindStatus || t.Kind == sesame.KindStop || t.Kind == sesame.KindRetry:
+		_, err := o.Slack.Post(ctx, channel, "", o.mask(slackMarkdown(rep.Text)), nil)
 		return err
 	case rep.BeforeStart && rep.OnlyIfSilent && t.ProgressRef != "":
 		return nil

@@ -45,6 +45,7 @@ type slashRequest struct {
 	// for when repo turns out to be no repository.
 	instruction, rest string
 	agent, model      string
+	budget            float64 // --budget, in US dollars; 0 when not given
 }
 
 // repoShape is what an owner/name looks like on GitHub.
@@ -80,7 +81,7 @@ func parseSlash(text string) (slashRequest, error) {
 	if cmd.Kind == command.KindHelp && more == "" {
 		return slashRequest{kind: slashHelp}, nil
 	}
-	req := slashRequest{kind: slashRun, agent: cmd.Agent, model: cmd.Model}
+	req := slashRequest{kind: slashRun, agent: cmd.Agent, model: cmd.Model, budget: cmd.Budget}
 	line := cmd.Instruction
 	if cmd.Kind == command.KindHelp {
 		line = "help"

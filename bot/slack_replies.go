@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -129,6 +130,8 @@ func slackFinalText(t *sesame.Task, taskURL string, rep sesame.TaskReport) strin
 func slackResultText(rep sesame.TaskReport, taskURL string) string {
 	var b strings.Builder
 	switch {
+	case rep.PRURL != "" && rep.Status == sesame.StatusStopped: // stopped at a budget, its partial work there
+		fmt.Fprintf(&b, "⏹️ Stopped at its budget. %s\n🚀 Pull request: %s\n", slackEscape(rep.Reason), rep.PRURL)
 	case rep.PRURL != "":
 		fmt.Fprintf(&b, "🚀 Pull request: %s\n", rep.PRURL)
 	case rep.NoChanges:
@@ -177,4 +180,22 @@ func slackTruncate(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// markdownLink and markdownBold are the markdown of a command's answer (sesame.TaskReport.Text)
+// that mrkdwn writes otherwise.
+var (
+	markdownLink = regexp.MustCompile(`\[([^\]\n]+)\]\(([^)\s]+)\)`)
+	markdownBold = regexp.MustCompile(`\*\*([^*\n]+)\*\*`)
+)
+
+// slackMarkdown is the markdown of a command's answer in Slack's mrkdwn: escaped, [label](url) as
+// <url|label> (a label's backquotes dropped: Slack shows them as they are there) and **bold** as *bold*.
+func slackMarkdown(md string) string {
+	s := slackEscape(md)
+	s = markdownLink.ReplaceAllStringFunc(s, func(m string) string {
+		sub := markdownLink.FindStringSubmatch(m)
+		return "<" + sub[2] + "|" + strings.ReplaceAll(sub[1], "`", "") + ">"
+	})
+	return markdownBold.ReplaceAllString(s, "*$1*")
 }

@@ -26,7 +26,10 @@ type GitHubWebhook struct {
 	Secret []byte // the app's webhook secret; empty refuses every delivery
 	AppID  int64  // comments made through this app never trigger
 	Tasks  sesame.TaskSubmitter
-	Logger *slog.Logger
+	// Comments changes or cancels the queued task of a comment that is edited or deleted; nil:
+	// edits and deletions are ignored.
+	Comments CommentTasks
+	Logger   *slog.Logger
 	// Bodies bounds the memory of the bodies being read and checked; the zero value is the default
 	// budget (see BodyBudget).
 	Bodies BodyBudget
@@ -93,6 +96,8 @@ func (h *GitHubWebhook) Handle(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "pong"})
 	case "issue_comment":
 		h.issueComment(c, log, delivery, body)
+	case "pull_request_review_comment":
+		h.reviewComment(c, log, delivery, body)
 	default:
 		ignore(c, "event "+event+" is not handled")
 	}
@@ -104,7 +109,12 @@ func (h *GitHubWebhook) issueComment(c *gin.Context, log *slog.Logger, delivery 
 		fail(c, http.StatusBadRequest, "Malformed issue_comment payload.")
 		return
 	}
-	if ev.Action != "created" {
+	switch ev.Action {
+	case "created":
+	case "edited", "deleted": // the request changed or withdrawn while its task waits (webhook_edit.go)
+		h.commentChanged(c, log, ev)
+		return
+	default:
 		ignore(c, "issue_comment action "+ev.Action+" is not handled")
 		return
 	}
@@ -147,6 +157,12 @@ func (h *GitHubWebhook) issueComment(c *gin.Context, log *slog.Logger, delivery 
 		fail(c, http.StatusBadRequest, "The issue_comment payload holds NUL or invalid UTF-8 in its repository, comment URL or sender.")
 		return
 	}
+	h.submitCommand(c, log, r, cmd, perr)
+}
+
+// submitCommand stores and enqueues the task of request r for the parsed command cmd (or its parse
+// error perr), and answers the delivery.
+func (h *GitHubWebhook) submitCommand(c *gin.Context, log *slog.Logger, r sesame.Request, cmd command.Command, perr error) {
 	var usage *command.UsageError
 	switch {
 	case errors.As(perr, &usage):
@@ -155,10 +171,16 @@ func (h *GitHubWebhook) issueComment(c *gin.Context, log *slog.Logger, delivery 
 		r.Kind, r.Instruction = sesame.KindUsage, perr.Error()
 	case cmd.Kind == command.KindHelp:
 		r.Kind = sesame.KindHelp
+	case cmd.Kind == command.KindStatus:
+		r.Kind = sesame.KindStatus
+	case cmd.Kind == command.KindStop:
+		r.Kind = sesame.KindStop
+	case cmd.Kind == command.KindRetry: // the flags replace the retried task's
+		r.Kind, r.Agent, r.Model, r.Base, r.Budget = sesame.KindRetry, cmd.Agent, cmd.Model, cmd.Base, cmd.Budget
 	default:
-		r.Kind, r.Instruction, r.Agent, r.Model = sesame.KindRun, cmd.Instruction, cmd.Agent, cmd.Model
+		r.Kind, r.Instruction, r.Agent, r.Model, r.Base = sesame.KindRun, cmd.Instruction, cmd.Agent, cmd.Model, cmd.Base
+		r.Budget = cmd.Budget
 	}
-
 	t, created, err := h.Tasks.Submit(c.Request.Context(), r)
 	if err != nil {
 		log.Error("store task", "repo", r.Repo, "err", err)

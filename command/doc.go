@@ -33,8 +33,11 @@
 //
 // # What the command says
 //
-//	/sesame <instruction> [--agent NAME] [--model NAME]
+//	/sesame <instruction> [--agent NAME] [--model NAME] [--base BRANCH] [--budget USD]
 //	/sesame help
+//	/sesame status
+//	/sesame stop
+//	/sesame retry [--agent NAME] [--model NAME] [--base BRANCH]
 //
 // The instruction is the rest of the /sesame line plus the lines right after
 // it, up to the end of their paragraph: the paragraph ends at a blank line, at
@@ -44,18 +47,33 @@
 // white space. It is limited to 8,000 characters (runes).
 //
 // Flags are read on the /sesame line only, anywhere among its words:
-// --agent NAME, --agent=NAME, --model NAME and --model=NAME. The words are
-// split the way a shell splits them (github.com/kballard/go-shellquote does the
-// unquoting), so a value can be quoted: --model "gpt-5". Agent names are one
+// --agent NAME, --agent=NAME, --model NAME, --model=NAME, --base BRANCH,
+// --base=BRANCH, --budget USD and --budget=USD. The words are split the way a shell splits them
+// (github.com/kballard/go-shellquote does the unquoting), so a value can be
+// quoted: --model "gpt-5". Agent names are one
 // of [Agents] (the agents of the catalog in package agent that Sesame can
 // run), matched without regard to case and returned in lower case; ""
 // means the default agent (claude). An agent of the catalog that Sesame cannot
 // run yet is an error that says so. A model name is checked by [CheckModel]
 // (ASCII letters, digits and . _ - : / @ [ ], starting with a letter or a
-// digit, at most 200), as the web form checks it. A lone "--" ends the flags:
-// everything after it is instruction. Any other word that looks like a flag
-// ("--foo", or a dash and a letter as in "-v") is an error; so is a repeated
-// flag, a flag without a value, an unknown agent and a bad model name.
+// digit, at most 200), as the web form checks it. A branch name (the branch a
+// task on an issue starts from; "" means the repository's default branch) is
+// checked by [sesame.CheckBranch] with git's rules for a branch (no "..", no
+// leading dash, no space, control character or any of ~ ^ : ? * [ \, not
+// ending in "/" or ".lock", ...), and is at most 200 bytes. A budget (the most
+// the task may spend, in US dollars; 0 when absent, which means the server's)
+// is read by [sesame.ParseUSD]: digits with at most two decimals and an
+// optional leading "$" (2.50, $5, 0.05), greater than 0 and at most 1,000,000.
+// Whether the server lets a request ask that much is not the parser's
+// business: the task is refused when it starts. A lone "--" ends
+// the flags: everything after it is instruction. Any other word that looks
+// like a flag ("--foo", or a dash and a letter as in "-v") is an error; so is
+// a repeated flag, a flag without a value, an unknown agent, a bad model name,
+// a bad branch name and a budget that is not a positive amount. When the name of an unknown flag (before any "=") is
+// at most two edits from a known one, the error asks "did you mean" it:
+// unknown flag "--agnet"; did you mean --agent? (Edits are Damerau-Levenshtein:
+// a character inserted, deleted or replaced, or two neighbours swapped; flag
+// names are compared as written, so --Agent suggests --agent.)
 //
 // The instruction keeps the user's words exactly as written: the words of the
 // first line that are not flags, joined with single spaces, quotes and
@@ -67,7 +85,24 @@
 // the line, the line is split on white space instead and flag values are
 // taken as written.
 //
-// "/sesame help" (the instruction is the single word help, in any case) asks
-// for [Usage]. Flags given with it are checked, then dropped. Anything longer,
-// like "/sesame help me fix the login", is an instruction.
+// # Command words
+//
+// An instruction that is exactly one of the words help, status, stop or retry,
+// in any ASCII case, is that command rather than an instruction:
+//
+//   - help asks for [Usage];
+//   - status asks for the tasks of the comment's issue or pull request;
+//   - stop stops the task of the issue or pull request that runs now;
+//   - retry runs its last failed or stopped task again, with the same
+//     instruction and options; --agent, --model and --base given with retry
+//     replace that task's (a --budget given with retry is read into the
+//     command too).
+//
+// Flags given with help, status or stop are checked, then dropped. Anything
+// longer, like "/sesame help me fix the login", or "/sesame stop" with more
+// lines after it, is an instruction. An instruction that is a single word (no
+// white space) at most two edits from a command word, ignoring ASCII case, is
+// a usage error that asks "did you mean" the nearest (the first of help,
+// status, stop, retry on a tie): /sesame stauts gives unknown command
+// "stauts"; did you mean status? so that a typo never starts an agent.
 package command

@@ -2,6 +2,7 @@ package command
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -35,10 +36,26 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		if err := sesame.CheckBranch(cmd.Base); err != nil {
+			t.Fatalf("Parse(%q) base %q fails CheckBranch: %v", body, cmd.Base, err)
+		}
+		if cmd.Budget < 0 || cmd.Budget > 1_000_000 || cmd.Budget != math.Round(cmd.Budget*100)/100 {
+			t.Fatalf("Parse(%q) budget %v is not an amount in cents from 0 to a million dollars", body, cmd.Budget)
+		}
 		switch cmd.Kind {
-		case KindHelp:
-			if cmd != (Command{Kind: KindHelp}) {
-				t.Fatalf("Parse(%q) = help with fields set: %+v", body, cmd)
+		case KindHelp, KindStatus, KindStop:
+			if cmd != (Command{Kind: cmd.Kind}) {
+				t.Fatalf("Parse(%q) = %s with fields set: %+v", body, cmd.Kind, cmd)
+			}
+		case KindRetry:
+			if cmd.Instruction != "" {
+				t.Fatalf("Parse(%q) = retry with an instruction: %+v", body, cmd)
+			}
+			if cmd.Agent != "" && !slices.Contains(Agents(), cmd.Agent) {
+				t.Fatalf("Parse(%q) agent %q is not one of %v", body, cmd.Agent, Agents())
+			}
+			if err := sesame.CheckModel(cmd.Model); err != nil {
+				t.Fatalf("Parse(%q) model %q fails CheckModel: %v", body, cmd.Model, err)
 			}
 		case KindRun:
 			in := cmd.Instruction
@@ -53,6 +70,12 @@ func FuzzParse(f *testing.F) {
 			}
 			if n := utf8.RuneCountInString(in); n > maxInstruction {
 				t.Fatalf("Parse(%q) instruction has %d runes, over the limit", body, n)
+			}
+			if _, ok := commandWord(in); ok {
+				t.Fatalf("Parse(%q) = run of the command word %q", body, in)
+			}
+			if near, ok := nearCommand(in); ok {
+				t.Fatalf("Parse(%q) = run of %q, a typo of %s", body, in, near)
 			}
 			if cmd.Agent != "" && !slices.Contains(Agents(), cmd.Agent) {
 				t.Fatalf("Parse(%q) agent %q is not one of %v", body, cmd.Agent, Agents())

@@ -15,16 +15,27 @@ import (
 type Kind string
 
 const (
-	KindRun  Kind = "run"  // /sesame <instruction> [--agent NAME] [--model NAME]
-	KindHelp Kind = "help" // /sesame help
+	KindRun    Kind = "run"    // /sesame <instruction> [--agent NAME] [--model NAME] [--base BRANCH] [--budget USD]
+	KindHelp   Kind = "help"   // /sesame help
+	KindStatus Kind = "status" // /sesame status
+	KindStop   Kind = "stop"   // /sesame stop
+	KindRetry  Kind = "retry"  // /sesame retry [--agent NAME] [--model NAME] [--base BRANCH]
 )
+
+// commands are the command words, in the order "did you mean" prefers them.
+var commands = []Kind{KindHelp, KindStatus, KindStop, KindRetry}
 
 // Command is a parsed /sesame command.
 type Command struct {
 	Kind        Kind
 	Instruction string // the instruction text, for KindRun; flags removed, the user's wording kept
-	Agent       string // from --agent, in lower case; "" when absent
-	Model       string // from --model; "" when absent
+	Agent       string // from --agent, in lower case; "" when absent (KindRun, KindRetry)
+	Model       string // from --model; "" when absent (KindRun, KindRetry)
+	Base        string // from --base, the branch to start from; "" when absent (KindRun, KindRetry)
+	// Budget is from --budget: the most the task may spend, in US dollars (> 0, at most two
+	// decimals); 0 when absent (KindRun, KindRetry). Whether the server allows that much is the
+	// runner's to check when the task starts.
+	Budget float64
 }
 
 // UsageError is returned when a comment does contain a /sesame line but it
@@ -43,6 +54,8 @@ const (
 	maxInstruction  = 8000 // runes
 	flagAgent       = "--agent"
 	flagModel       = "--model"
+	flagBase        = "--base"
+	flagBudget      = "--budget"
 	endOfFlags      = "--"
 	maxQuotedLength = 40 // runes of user text repeated in a Reason
 )
@@ -84,8 +97,8 @@ func parseCommand(rest string, more []string) (Command, error) {
 			continue
 		}
 		name, value, hasValue := strings.Cut(word, "=")
-		if name != flagAgent && name != flagModel {
-			return Command{}, unknownFlag(word)
+		if name != flagAgent && name != flagModel && name != flagBase && name != flagBudget {
+			return Command{}, unknownFlag(word, name)
 		}
 		if seen[name] {
 			return Command{}, usageErrorf("flag %s is given more than once", name)
@@ -102,11 +115,28 @@ func parseCommand(rest string, more []string) (Command, error) {
 		if value == "" {
 			return Command{}, usageErrorf("flag %s needs a value", name)
 		}
-		if name == flagModel {
+		switch name {
+		case flagModel:
 			if err := sesame.CheckModel(value); err != nil {
 				return Command{}, &UsageError{Reason: err.Error()}
 			}
 			cmd.Model = value
+			continue
+		case flagBase:
+			if err := sesame.CheckBranch(value); err != nil {
+				return Command{}, &UsageError{Reason: err.Error()}
+			}
+			cmd.Base = value
+			continue
+		case flagBudget:
+			budget, err := sesame.ParseUSD(value)
+			if err != nil {
+				return Command{}, usageErrorf("flag --budget: %v", err)
+			}
+			if budget <= 0 {
+				return Command{}, usageErrorf("flag --budget needs an amount greater than 0, such as 2.50")
+			}
+			cmd.Budget = budget
 			continue
 		}
 		name, bad := checkAgent(value)
@@ -124,10 +154,19 @@ func parseCommand(rest string, more []string) (Command, error) {
 	switch n := utf8.RuneCountInString(instruction); {
 	case n == 0:
 		return Command{}, usageErrorf("no instruction given")
-	case equalFoldASCII(instruction, "help"):
-		return Command{Kind: KindHelp}, nil
 	case n > maxInstruction:
 		return Command{}, usageErrorf("the instruction is too long: %d characters, the limit is %d", n, maxInstruction)
+	}
+	if kind, ok := commandWord(instruction); ok {
+		switch kind {
+		case KindRetry: // runs again, with these flags
+			return Command{Kind: KindRetry, Agent: cmd.Agent, Model: cmd.Model, Base: cmd.Base, Budget: cmd.Budget}, nil
+		default: // the flags were checked; they say nothing here
+			return Command{Kind: kind}, nil
+		}
+	}
+	if near, ok := nearCommand(instruction); ok {
+		return Command{}, usageErrorf("unknown command %s; did you mean %s?", quoteShort(instruction), near)
 	}
 	cmd.Kind = KindRun
 	cmd.Instruction = instruction
@@ -146,9 +185,14 @@ func controlChar(s string) (rune, bool) {
 	return 0, false
 }
 
-func unknownFlag(word string) error {
+// unknownFlag is the usage error for word, a flag named name that Sesame does not know, with the
+// flag it may have meant.
+func unknownFlag(word, name string) error {
 	if word == "--help" || word == "-h" {
 		return usageErrorf("unknown flag %s (for help, write /sesame help)", quoteShort(word))
+	}
+	if near, ok := nearFlag(name); ok {
+		return usageErrorf("unknown flag %s; did you mean %s?", quoteShort(word), near)
 	}
 	return usageErrorf("unknown flag %s", quoteShort(word))
 }

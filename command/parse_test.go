@@ -25,13 +25,24 @@ func runWith(instruction, agent, model string) result {
 	return result{Cmd: Command{Kind: KindRun, Instruction: instruction, Agent: agent, Model: model}, OK: true}
 }
 
+func runOn(instruction, base string) result {
+	return result{Cmd: Command{Kind: KindRun, Instruction: instruction, Base: base}, OK: true}
+}
+
+func retryWith(agent, model, base string) result {
+	return result{Cmd: Command{Kind: KindRetry, Agent: agent, Model: model, Base: base}, OK: true}
+}
+
 func usage(reason string) result { return result{OK: true, Reason: reason} }
 
 const nulReason = "the comment contains an invisible control character (U+0000); remove it and post the command again"
 
 var (
-	none = result{}
-	help = result{Cmd: Command{Kind: KindHelp}, OK: true}
+	none   = result{}
+	help   = result{Cmd: Command{Kind: KindHelp}, OK: true}
+	status = result{Cmd: Command{Kind: KindStatus}, OK: true}
+	stop   = result{Cmd: Command{Kind: KindStop}, OK: true}
+	retry  = result{Cmd: Command{Kind: KindRetry}, OK: true}
 )
 
 // parseTests is shared with FuzzParse as its seed corpus.
@@ -120,8 +131,51 @@ var parseTests = []struct {
 	{"help with flags", "/sesame help --agent claude", help},
 	{"help with a bad flag", "/sesame help --foo", usage(`unknown flag "--foo"`)},
 	{"help me is an instruction", "/sesame help me fix the login", run("help me fix the login")},
-	{"help with punctuation is an instruction", "/sesame help!", run("help!")},
+	{"help with punctuation is a typo", "/sesame help!", usage(`unknown command "help!"; did you mean help?`)},
+	{"help with punctuation and words is an instruction", "/sesame help! the login fails", run("help! the login fails")},
 	{"help with more lines is an instruction", "/sesame help\nwith the login", run("help\nwith the login")},
+
+	// Status, stop and retry.
+	{"status", "/sesame status", status},
+	{"status upper case", "/sesame STATUS", status},
+	{"status mixed case on next line", "/sesame\nStatus", status},
+	{"status with flags", "/sesame status --agent claude --base main", status},
+	{"status with a bad flag", "/sesame status --turbo", usage(`unknown flag "--turbo"`)},
+	{"four letters two edits away", "/sesame status --fast", usage(`unknown flag "--fast"; did you mean --base?`)},
+	{"status of the build is an instruction", "/sesame status of the build is wrong, fix it", run("status of the build is wrong, fix it")},
+	{"stop", "/sesame stop", stop},
+	{"stop in any case", "/sesame sToP", stop},
+	{"stop quoted never fires", "> /sesame stop", none},
+	{"stop in a fence never fires", "```\n/sesame stop\n```", none},
+	{"stop with flags", "/sesame stop --model o3", stop},
+	{"stop with more lines is an instruction", "/sesame stop\nlogging the token", run("stop\nlogging the token")},
+	{"stop logging is an instruction", "/sesame stop logging the token", run("stop logging the token")},
+	{"stop with punctuation is a typo", "/sesame stop!", usage(`unknown command "stop!"; did you mean stop?`)},
+	{"retry", "/sesame retry", retry},
+	{"retry upper case", "/sesame RETRY", retry},
+	{"retry with an agent", "/sesame retry --agent CLAUDE", retryWith("claude", "", "")},
+	{"retry with a model", "/sesame retry --model=claude-opus-4", retryWith("", "claude-opus-4", "")},
+	{"retry with every flag", "/sesame --base dev retry --model o3 --agent claude", retryWith("claude", "o3", "dev")},
+	{"retry with a bad model", "/sesame retry --model=-x", usage(`a model name must start with a letter or a digit; "-x" starts with "-"`)},
+	{"retry with an unknown agent", "/sesame retry --agent gpt", usage(`unknown agent "gpt" (known agents: ` + strings.Join(Agents(), ", ") + ")")},
+	{"retry the tests is an instruction", "/sesame retry the flaky tests", run("retry the flaky tests")},
+	{"command word after double dash", "/sesame -- stop", stop},
+
+	// Did you mean a command?
+	{"status typo", "/sesame stauts", usage(`unknown command "stauts"; did you mean status?`)},
+	{"status missing letter", "/sesame statu", usage(`unknown command "statu"; did you mean status?`)},
+	{"stop transposed", "/sesame stpo", usage(`unknown command "stpo"; did you mean stop?`)},
+	{"stop typo upper case", "/sesame STPO", usage(`unknown command "STPO"; did you mean stop?`)},
+	{"retry typo", "/sesame rerty", usage(`unknown command "rerty"; did you mean retry?`)},
+	{"retry two edits", "/sesame retyr", usage(`unknown command "retyr"; did you mean retry?`)},
+	{"help typo", "/sesame hlep", usage(`unknown command "hlep"; did you mean help?`)},
+	{"help with a typo and flags", "/sesame halp --agent claude", usage(`unknown command "halp"; did you mean help?`)},
+	{"tie prefers status", "/sesame stat", usage(`unknown command "stat"; did you mean status?`)},
+	{"non-ASCII typo", "/sesame stöp", usage(`unknown command "stöp"; did you mean stop?`)},
+	{"three edits is an instruction", "/sesame refactor", run("refactor")},
+	{"far word is an instruction", "/sesame deploy", run("deploy")},
+	{"two words near a command are an instruction", "/sesame stop it", run("stop it")},
+	{"typo on two lines is an instruction", "/sesame stpo\nnow", run("stpo\nnow")},
 
 	// Flags.
 	{"agent", "/sesame --agent claude fix it", runWith("fix it", "claude", "")},
@@ -159,7 +213,7 @@ var parseTests = []struct {
 	{"unknown short flag", "/sesame run the tests with -race", usage(`unknown flag "-race"`)},
 	{"short flag", "/sesame -a codex fix it", usage(`unknown flag "-a"`)},
 	{"help flag", "/sesame --help", usage(`unknown flag "--help" (for help, write /sesame help)`)},
-	{"flag names are case-sensitive", "/sesame --Agent codex fix", usage(`unknown flag "--Agent"`)},
+	{"flag names are case-sensitive", "/sesame --Agent codex fix", usage(`unknown flag "--Agent"; did you mean --agent?`)},
 	{"triple dash", "/sesame fix it --- now", usage(`unknown flag "---"`)},
 	{"quoted flag is a flag", `/sesame fix "--foo"`, usage(`unknown flag "--foo"`)},
 	{"long unknown flag is shortened", "/sesame --" + strings.Repeat("x", 60), usage(`unknown flag "--` + strings.Repeat("x", 38) + `…"`)},
@@ -174,6 +228,63 @@ var parseTests = []struct {
 	{"model repeated", "/sesame --model=a fix --model b", usage("flag --model is given more than once")},
 	{"unknown agent", "/sesame --agent gpt fix it", usage(`unknown agent "gpt" (known agents: ` + strings.Join(Agents(), ", ") + ")")},
 	{"flags only", "/sesame --agent claude", usage("no instruction given")},
+
+	// Did you mean a flag?
+	{"agent transposed", "/sesame --agnet claude fix it", usage(`unknown flag "--agnet"; did you mean --agent?`)},
+	{"agent typo with value", "/sesame --agnt=claude fix it", usage(`unknown flag "--agnt=claude"; did you mean --agent?`)},
+	{"agent with one dash", "/sesame -agent claude fix it", usage(`unknown flag "-agent"; did you mean --agent?`)},
+	{"model missing letter", "/sesame --mode o3 fix it", usage(`unknown flag "--mode"; did you mean --model?`)},
+	{"model two edits", "/sesame fix it --modle=o3", usage(`unknown flag "--modle=o3"; did you mean --model?`)},
+	{"base typo", "/sesame --bsae dev fix it", usage(`unknown flag "--bsae"; did you mean --base?`)},
+	{"branch is not base", "/sesame --branch dev fix it", usage(`unknown flag "--branch"`)},
+	{"typo of a flag with retry", "/sesame retry --agnet claude", usage(`unknown flag "--agnet"; did you mean --agent?`)},
+
+	// Base.
+	{"base", "/sesame --base develop fix it", runOn("fix it", "develop")},
+	{"base with equals", "/sesame fix it --base=release/v1.2", runOn("fix it", "release/v1.2")},
+	{"base quoted", `/sesame --base "feature/x" fix it`, runOn("fix it", "feature/x")},
+	{"base keeps case", "/sesame --base Release-2 fix it", runOn("fix it", "Release-2")},
+	{"base non-ASCII", "/sesame --base 修复 fix it", runOn("fix it", "修复")},
+	{"base with every flag", "/sesame --agent claude --model o3 --base dev fix it", result{Cmd: Command{Kind: KindRun, Instruction: "fix it", Agent: "claude", Model: "o3", Base: "dev"}, OK: true}},
+	{"base without value", "/sesame fix it --base", usage("flag --base needs a value")},
+	{"base empty", "/sesame --base= fix it", usage("flag --base needs a value")},
+	{"base repeated", "/sesame --base a fix --base b", usage("flag --base is given more than once")},
+	{"base of two dots", "/sesame --base a..b fix it", usage(`"a..b" cannot be a branch name: it holds ".."`)},
+	{"base starting with a dash", "/sesame --base=-f fix it", usage(`"-f" cannot be a branch name: it starts with a dash`)},
+	{"base quoted with a dash is a flag", `/sesame --base "-f" fix it`, usage("flag --base needs a value")},
+	{"base with a space", `/sesame --base "a b" fix it`, usage(`"a b" cannot be a branch name: it holds " " (spaces, control characters and ~ ^ : ? * [ \ are not allowed)`)},
+	{"base with a caret", "/sesame --base main^ fix it", usage(`"main^" cannot be a branch name: it holds "^" (spaces, control characters and ~ ^ : ? * [ \ are not allowed)`)},
+	{"base with a colon", "/sesame --base a:b fix it", usage(`"a:b" cannot be a branch name: it holds ":" (spaces, control characters and ~ ^ : ? * [ \ are not allowed)`)},
+	{"base with a backslash", `/sesame --base a\\b fix it`, usage(`"a\\b" cannot be a branch name: it holds "\\" (spaces, control characters and ~ ^ : ? * [ \ are not allowed)`)},
+	{"base ending in a slash", "/sesame --base feature/ fix it", usage(`"feature/" cannot be a branch name: it starts or ends with "/", or holds "//"`)},
+	{"base ending in .lock", "/sesame --base main.lock fix it", usage(`"main.lock" cannot be a branch name: a part of it ends with ".lock"`)},
+	{"base of HEAD", "/sesame --base HEAD fix it", usage(`"HEAD" cannot be a branch name: git reserves that name`)},
+	{"base with a bidi override", "/sesame --base main\u202e fix it", usage(`"main\u202e" cannot be a branch name: it holds the invisible character U+202E`)},
+	{"base at the limit", "/sesame fix it --base " + strings.Repeat("b", 200), runOn("fix it", strings.Repeat("b", 200))},
+	{"base too long", "/sesame fix it --base " + strings.Repeat("b", 201), usage("a branch name must be at most 200 bytes long; this one has 201")},
+	{"base checked with help", "/sesame help --base a..b", usage(`"a..b" cannot be a branch name: it holds ".."`)},
+	{"base dropped with help", "/sesame help --base dev", help},
+
+	// Budget.
+	{"budget", "/sesame --budget 2.50 fix it", result{Cmd: Command{Kind: KindRun, Instruction: "fix it", Budget: 2.5}, OK: true}},
+	{"budget with equals", "/sesame fix it --budget=0.05", result{Cmd: Command{Kind: KindRun, Instruction: "fix it", Budget: 0.05}, OK: true}},
+	{"budget whole dollars", "/sesame fix it --budget 5", result{Cmd: Command{Kind: KindRun, Instruction: "fix it", Budget: 5}, OK: true}},
+	{"budget with a dollar sign", "/sesame fix it --budget $3", result{Cmd: Command{Kind: KindRun, Instruction: "fix it", Budget: 3}, OK: true}},
+	{"budget quoted", `/sesame fix it --budget "1.5"`, result{Cmd: Command{Kind: KindRun, Instruction: "fix it", Budget: 1.5}, OK: true}},
+	{"budget with every flag", "/sesame --agent claude --model o3 --base dev --budget 9.99 fix it",
+		result{Cmd: Command{Kind: KindRun, Instruction: "fix it", Agent: "claude", Model: "o3", Base: "dev", Budget: 9.99}, OK: true}},
+	{"budget with retry", "/sesame retry --budget 4", result{Cmd: Command{Kind: KindRetry, Budget: 4}, OK: true}},
+	{"budget dropped with status", "/sesame status --budget 4", status},
+	{"budget checked with stop", "/sesame stop --budget lots", usage(`flag --budget: "lots" is not an amount of US dollars such as 2.50 (at most two decimals)`)},
+	{"budget of zero", "/sesame --budget 0 fix it", usage("flag --budget needs an amount greater than 0, such as 2.50")},
+	{"budget of three decimals", "/sesame --budget 0.005 fix it", usage(`flag --budget: "0.005" is not an amount of US dollars such as 2.50 (at most two decimals)`)},
+	{"budget negative", "/sesame --budget -1 fix it", usage(`flag --budget: "-1" is not an amount of US dollars such as 2.50 (at most two decimals)`)},
+	{"budget with a comma", "/sesame --budget 2,50 fix it", usage(`flag --budget: "2,50" is not an amount of US dollars such as 2.50 (at most two decimals)`)},
+	{"budget too large", "/sesame --budget 1000001 fix it", usage(`flag --budget: "1000001" is more than the $1000000.00 Sesame reads as an amount`)},
+	{"budget without value", "/sesame fix it --budget", usage("flag --budget needs a value")},
+	{"budget repeated", "/sesame --budget 1 fix it --budget 2", usage("flag --budget is given more than once")},
+	{"budget typo", "/sesame --budgte 2 fix it", usage(`unknown flag "--budgte"; did you mean --budget?`)},
+
 	{"flags and double dash only", "/sesame --agent claude --", usage("no instruction given")},
 
 	// Bad model names: the checks of CheckModel, as the web form makes them.
@@ -285,7 +396,8 @@ func TestAgents(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	u := Usage()
-	want := []string{"/sesame <instruction>", "--agent NAME", "--model NAME", "/sesame help", "```"}
+	want := []string{"/sesame <instruction>", "--agent NAME", "--model NAME", "--base BRANCH", "/sesame help", "/sesame status",
+		"/sesame stop", "/sesame retry [--agent NAME] [--model NAME] [--base BRANCH]", "```"}
 	for _, e := range agent.Catalog() {
 		if e.Runnable() {
 			want = append(want, "`"+e.Name+"` ("+e.Title)

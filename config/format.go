@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	sesame "github.com/sesame-works/sesame"
 )
 
 // checkFormat checks a value already normalized for its type against s.Format.
@@ -30,6 +32,14 @@ func checkFormat(s Setting, v string) error {
 		}
 	case FormatBytes:
 		if _, err := ParseBytes(v); err != nil {
+			return err
+		}
+	case FormatUSD:
+		if _, err := sesame.ParseUSD(v); err != nil {
+			return fmt.Errorf("expected an amount of US dollars such as 5 or 2.50, got %q", v)
+		}
+	case FormatPrices:
+		if _, err := sesame.ParsePrices(splitList(v)); err != nil {
 			return err
 		}
 	case FormatHosts, FormatEndpoints:

@@ -104,3 +104,32 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetFormats: the budget settings take amounts of dollars (0 for none) and the price table
+// takes entries sesame.ParsePrices reads; the admin page refuses anything else.
+func TestBudgetFormats(t *testing.T) {
+	for _, tt := range []struct {
+		key, value string
+		ok         bool
+	}{
+		{config.TasksCostBudget, "5.00", true},
+		{config.TasksCostBudget, "0", true},
+		{config.TasksCostBudget, "0.05", true},
+		{config.TasksCostBudget, "-1", false},
+		{config.TasksCostBudget, "2.505", false},
+		{config.TasksCostBudget, "five", false},
+		{config.TasksMaxCostBudget, "20", true},
+		{config.TasksUserMonthlyBudget, "150.50", true},
+		{config.TasksUserMonthlyBudget, "1e3", false},
+		{config.TasksModelPrices, "claude-opus-4-8 5 25 0.5 6.25, gpt-5.5 5 30", true},
+		{config.TasksModelPrices, "", true},
+		{config.TasksModelPrices, "gpt-5.5 5", false},
+		{config.TasksModelPrices, "gpt-5.5 5 thirty", false},
+		{config.TasksModelPrices, "gpt-5.5 5 30,gpt-5.5 1 2", false},
+	} {
+		_, err := config.Validate(tt.key, tt.value)
+		if (err == nil) != tt.ok {
+			t.Errorf("Validate(%s, %q) = %v; want ok=%v", tt.key, tt.value, err, tt.ok)
+		}
+	}
+}

@@ -48,6 +48,8 @@ const (
 	FormatPort      Format = "port"      // 1 to 65535
 	FormatDecimal   Format = "decimal"   // a positive decimal number such as 2 or 0.5
 	FormatBytes     Format = "bytes"     // a size: a number of bytes, or with k, m or g (1024-based)
+	FormatUSD       Format = "usd"       // an amount of US dollars, 0 or more, at most two decimals: 5 or 2.50
+	FormatPrices    Format = "prices"    // a list of model prices (sesame.ParsePrices)
 )
 
 // FromFile reports whether the config file may set s.
@@ -203,7 +205,17 @@ var registry = []Setting{
 		Restart:     true,
 		Description: "Directory under which each task gets its own workspace"},
 	{Key: TasksMaxDuration, Env: "TASK_MAX_DURATION", Type: TypeDuration, Default: "30m",
-		Description: "Longest a task may run before it is stopped"},
+		Description: "Longest a task's agent may run: it is then stopped, and what it did so far is opened as a draft pull request marked stopped at budget"},
+	{Key: TasksCostBudget, Env: "TASK_COST_BUDGET", Type: TypeString, Default: "5.00", Format: FormatUSD,
+		Description: "Most a task's agent may spend, in US dollars: once the cost it reports (or its tokens at tasks.modelPrices) passes this, it is stopped and what it did so far is opened as a draft pull request marked stopped at budget; a request's --budget replaces it, up to tasks.maxCostBudget; 0 means no limit"},
+	{Key: TasksMaxCostBudget, Env: "TASK_MAX_COST_BUDGET", Type: TypeString, Default: "20.00", Format: FormatUSD,
+		Description: "Largest cost budget a request may ask for its task with --budget, in US dollars; a task asking for more is refused when it starts; 0 lets no request set its own"},
+	{Key: TasksUserMonthlyBudget, Env: "USER_MONTHLY_COST_BUDGET", Type: TypeString, Default: "0", Format: FormatUSD,
+		Description: "Most the tasks counted against one Sesame user (their web and Slack tasks, and the GitHub tasks of the GitHub login they connected) may spend in a calendar month (UTC), in US dollars, unless an admin set that user's own on their page; once it is spent their tasks are refused before they start, and a task is stopped when it would spend more than is left; 0 means no limit"},
+	{Key: TasksModelPrices, Env: "MODEL_PRICES", Type: TypeList, Format: FormatPrices,
+		Default: "claude-opus-4-8 5 25 0.5 6.25,claude-sonnet-4-5 3 15 0.3 3.75,claude-haiku-4-5 1 5 0.1 1.25," +
+			"gpt-5.5 5 30 0.5 5,gpt-5.4 2.5 15 0.25 2.5,gemini-2.5-pro 1.25 10 0.125 1.25",
+		Description: "Model prices in US dollars per million tokens, one entry per model: MODEL INPUT OUTPUT [CACHE_READ [CACHE_WRITE]] (a cache price left out is the input price); a task's cost is counted from the tokens its agent reports at these prices until the agent reports a cost of its own; while neither is known (its model has no entry here: a dated version such as claude-opus-4-8-20260528 takes its model's) only the time limit bounds the task. The defaults are the vendors' published list prices (Anthropic, OpenAI, Google for prompts up to 200k tokens) for the default models of the agents, not what your contract says: check them"},
 	{Key: TasksInstallRuntimes, Env: "TASK_INSTALL_RUNTIMES", Type: TypeBool, Default: "true",
 		Description: "Before the agent starts, install in its sandbox the runtime versions the repository names (.nvmrc, .node-version, .python-version, .tool-versions, mise.toml) with mise, and its dependencies from its lockfiles (npm ci, pip, bundle install, go mod download, ...); the registries and download sites this needs (registry.npmjs.org, pypi.org, nodejs.org, github.com, ...) are then allowed through the sandbox's proxy for the whole task, the agent's own commands included"},
 	{Key: WorkerConcurrency, Env: "WORKER_CONCURRENCY", Type: TypeInt, Default: "10", Startup: true,

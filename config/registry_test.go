@@ -45,6 +45,11 @@ var documented = []struct {
 	{"SANDBOX_ALLOWED_DOMAINS", "sandbox.allowedDomains", ""},
 	{"SANDBOX_DENIED_DOMAINS", "sandbox.deniedDomains", ""},
 	{"TASK_MAX_DURATION", "tasks.maxDuration", "30m"},
+	// Budgets (issue 14, item 5): a task's cost, what a request may ask, a user's month, the prices.
+	{"TASK_COST_BUDGET", "tasks.costBudget", undocumented},
+	{"TASK_MAX_COST_BUDGET", "tasks.maxCostBudget", undocumented},
+	{"USER_MONTHLY_COST_BUDGET", "tasks.userMonthlyBudget", undocumented},
+	{"MODEL_PRICES", "tasks.modelPrices", undocumented},
 	// The seed's "Runtime & Dependency Management" runs by itself; this turns it off (issue 11).
 	{"TASK_INSTALL_RUNTIMES", "tasks.installRuntimes", undocumented},
 	{"AGENTS_DIR", "agents.installDir", ""},
@@ -263,6 +268,12 @@ func TestRegistryShape(t *testing.T) {
 func sampleValue(s Setting) string {
 	if len(s.Choices) > 0 {
 		return s.Choices[len(s.Choices)-1]
+	}
+	switch s.Format {
+	case FormatPrices:
+		return "model-a 1 2,model-b 3 4 0.3"
+	case FormatUSD:
+		return "7.25"
 	}
 	switch s.Type {
 	case TypeBool:

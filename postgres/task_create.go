@@ -23,10 +23,11 @@ const createTasksSQL = `
 WITH t AS (
 	INSERT INTO tasks (id, delivery_id, request_key, source, kind, repo, installation_id, issue_number,
 		is_pull_request, comment_id, comment_url, requester, requester_id, instruction, agent, model,
-		user_id, sandbox_security, keep_alive, origin_ref)
+		user_id, sandbox_security, keep_alive, origin_ref, base, budget_usd)
 	SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 		$7::bigint[], $8::integer[], $9::boolean[], $10::bigint[], $11::text[], $12::text[], $13::bigint[],
-		$14::text[], $15::text[], $16::text[], $17::uuid[], $18::boolean[], $19::boolean[], $20::jsonb[])
+		$14::text[], $15::text[], $16::text[], $17::uuid[], $18::boolean[], $19::boolean[], $20::jsonb[],
+		$21::text[], $22::double precision[])
 	ON CONFLICT DO NOTHING
 	RETURNING id, created_at
 ), e AS (
@@ -209,10 +210,11 @@ type taskBatch struct {
 	issueNumbers                                    []int32
 	isPullRequests, keepAlives                      []bool
 	commentURLs, requesters, instructions           []string
-	agents, models                                  []string
+	agents, models, bases                           []string
 	userIDs                                         []*uuid.UUID // nil: not from a web user
 	sandboxSecurity                                 []*bool
 	originRefs                                      []sesame.OriginRef // jsonb
+	budgets                                         []float64
 }
 
 func newTaskBatch(n int) *taskBatch {
@@ -255,15 +257,17 @@ func (b *taskBatch) add(i int, r sesame.Request, id uuid.UUID, userID *uuid.UUID
 	b.instructions = append(b.instructions, r.Instruction)
 	b.agents = append(b.agents, r.Agent)
 	b.models = append(b.models, r.Model)
+	b.bases = append(b.bases, r.Base)
 	b.userIDs = append(b.userIDs, userID)
 	b.sandboxSecurity = append(b.sandboxSecurity, r.SandboxSecurity)
 	b.keepAlives = append(b.keepAlives, r.KeepAlive)
 	b.originRefs = append(b.originRefs, r.OriginRef)
+	b.budgets = append(b.budgets, r.Budget)
 }
 
 // args are createTasksSQL's parameters, in its order.
 func (b *taskBatch) args() []any {
 	return []any{b.ids, b.deliveryIDs, b.requestKeys, b.sources, b.kinds, b.repos, b.installationIDs,
 		b.issueNumbers, b.isPullRequests, b.commentIDs, b.commentURLs, b.requesters, b.requesterIDs,
-		b.instructions, b.agents, b.models, b.userIDs, b.sandboxSecurity, b.keepAlives, b.originRefs}
+		b.instructions, b.agents, b.models, b.userIDs, b.sandboxSecurity, b.keepAlives, b.originRefs, b.bases, b.budgets}
 }

@@ -25,7 +25,7 @@ const taskColumns = `id, delivery_id, source, kind, repo, installation_id, issue
 	comment_id, comment_url, requester, requester_id, instruction, agent, model, user_id, sandbox_security,
 	keep_alive, status, reason, progress_comment_id, branch, pr_number, pr_url, input_tokens, output_tokens,
 	cost_usd, stop_requested_at, stop_requested_by, enqueued_at, started_at, finished_at, created_at, updated_at,
-	worker_id, lease_until, restarts, request_key, origin_ref, progress_ref`
+	worker_id, lease_until, restarts, request_key, origin_ref, progress_ref, base, budget_usd`
 
 // finalStatuses is the SQL list of the statuses no change can follow (sesame.TaskStatus.Final).
 const finalStatuses = `('completed', 'failed', 'stopped')`
@@ -299,7 +299,7 @@ func scanTask(row pgx.CollectableRow) (*sesame.Task, error) {
 		&t.Agent, &t.Model, &userID, &t.SandboxSecurity, &t.KeepAlive, &t.Status, &t.Reason,
 		&t.ProgressCommentID, &t.Branch, &t.PRNumber, &t.PRURL, &t.InputTokens, &t.OutputTokens, &t.CostUSD,
 		&stopRequested, &t.StopRequestedBy, &enqueued, &started, &finished, &t.CreatedAt, &t.UpdatedAt,
-		&t.WorkerID, &lease, &t.Restarts, &t.RequestKey, &t.OriginRef, &t.ProgressRef)
+		&t.WorkerID, &lease, &t.Restarts, &t.RequestKey, &t.OriginRef, &t.ProgressRef, &t.Base, &t.Budget)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,9 @@ const OrphanInterval = 5 * time.Second
 //   - a queued task whose confirmed job is no longer in Redis (Redis restarted empty, or lost its
 //     last writes on a failover) is enqueued again;
 //   - a task that left the queue whose worker's lease ran out (the worker was killed, ran out of
-//     memory, lost its node) gets a resume job.
+//     memory, lost its node) gets a resume job;
+//   - a task waiting in its thread's line whose turn or place came without a wake-up is woken
+//     (see line.go).
 //
 // The task id is the job id (with a restart count for resumptions), so several reconcilers, or a
 // reconciler racing a request, enqueue one job.
@@ -25,7 +27,10 @@ type Reconciler struct {
 	Submitter *Submitter
 	Interval  time.Duration // how often to look for unqueued and lost jobs; default 10s
 	Grace     time.Duration // leave tasks younger than this to the request storing them; default 5s
-	Logger    *slog.Logger
+	// Lines, when set, also wakes the tasks waiting in a thread's line whose turn or place came
+	// without a wake-up (Lines.Recheck).
+	Lines  *Lines
+	Logger *slog.Logger
 }
 
 // Run reconciles every Interval, and looks for orphaned tasks every OrphanInterval, until ctx ends.
@@ -70,7 +75,12 @@ func (r *Reconciler) Once(ctx context.Context) (int, error) {
 		return n, err
 	}
 	orphans, err := r.Orphans(ctx)
-	return n + orphans, err
+	n += orphans
+	if err != nil || r.Lines == nil {
+		return n, err
+	}
+	woken, err := r.Lines.Recheck(ctx)
+	return n + woken, err
 }
 
 func (r *Reconciler) grace() time.Duration {

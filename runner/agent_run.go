@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/agent"
@@ -25,12 +24,16 @@ const maxOutput = 16 << 10
 const maxLine = 1 << 20
 
 // runAgent runs argv in sb with env added to its environment (what the runtime setup installed),
-// turning each line of its stream into task events as it comes. It returns the agent's result, and
-// an error saying in words why the run failed: context.DeadlineExceeded when limit (the task's
-// maximum duration) ran out.
-func (r *Runner) runAgent(ctx context.Context, t *sesame.Task, adapter agent.Adapter, sb sandbox.Sandbox, argv []string, env map[string]string, limit time.Duration, log *slog.Logger) (agent.Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, limit)
+// turning each line of its stream into task events as it comes, within the budget b. It returns the
+// agent's result, what the run spent, and an error saying in words why the run failed:
+// errTimeBudget when b's time ran out, errCostBudget when the spending passed b's cost (the agent
+// was stopped), the cause of ctx when ctx ended.
+func (r *Runner) runAgent(ctx context.Context, t *sesame.Task, adapter agent.Adapter, sb sandbox.Sandbox, argv []string, env map[string]string, b budget, log *slog.Logger) (agent.Result, spend, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, b.time, errTimeBudget)
 	defer cancel()
+	ctx, stop := context.WithCancelCause(ctx) // stopped at the cost budget
+	defer stop(nil)
+	meter := newCostMeter(b.prices, b.model)
 	parser := adapter.NewParser()
 	stdout := &lineWriter{max: maxLine, fn: func(line []byte, dropped int) {
 		if dropped > 0 {
@@ -39,6 +42,7 @@ func (r *Runner) runAgent(ctx context.Context, t *sesame.Task, adapter agent.Ada
 		}
 		for _, e := range parser.Feed(line) {
 			r.recordAgentEvent(ctx, t, e)
+			r.watchSpend(ctx, t, b, meter, e, stop)
 		}
 	}}
 	stderr := &tailBuffer{max: 4 << 10}
@@ -46,12 +50,14 @@ func (r *Runner) runAgent(ctx context.Context, t *sesame.Task, adapter agent.Ada
 	code, err := sb.Exec(ctx, sandbox.ExecRequest{Argv: argv, Env: env, Stdout: stdout, Stderr: stderr})
 	stdout.Flush()
 	res := parser.Result()
+	meter.add(agent.Event{Type: agent.EventResult, Usage: &res.Usage}) // the parser's last word on the usage
+	spent := meter.spent()
 	if ctx.Err() != nil {
-		return res, ctx.Err()
+		return res, spent, context.Cause(ctx)
 	}
 	if err != nil {
 		log.Error("run agent", "err", err, "exit_code", code)
-		return res, fmt.Errorf("%s could not be started.", adapter.DisplayName())
+		return res, spent, fmt.Errorf("%s could not be started.", adapter.DisplayName())
 	}
 	if code != 0 || !res.OK {
 		why := res.Error
@@ -62,9 +68,9 @@ func (r *Runner) runAgent(ctx context.Context, t *sesame.Task, adapter agent.Ada
 			why = fmt.Sprintf("exit code %d", code)
 		}
 		log.Warn("agent failed", "exit_code", code, "error", r.masker().String(why))
-		return res, fmt.Errorf("%s failed: %s", adapter.DisplayName(), r.masker().String(why))
+		return res, spent, fmt.Errorf("%s failed: %s", adapter.DisplayName(), r.masker().String(why))
 	}
-	return res, nil
+	return res, spent, nil
 }
 
 // recordAgentEvent stores and publishes one normalized agent event.

@@ -208,7 +208,7 @@ func TestRunAgentSkipsALongLine(t *testing.T) {
 		io.WriteString(w, `{"type":"result","subtype":"success","is_error":false,"result":"Fixed the typo.","num_turns":2,`+
 			`"total_cost_usd":0.01,"usage":{"input_tokens":3,"output_tokens":4}}`+"\n")
 	}}
-	res, err := r.runAgent(ctx, task, agent.Claude{}, sb, []string{"claude"}, nil, time.Minute, log)
+	res, _, err := r.runAgent(ctx, task, agent.Claude{}, sb, []string{"claude"}, nil, budget{time: time.Minute}, log)
 	if err != nil || !res.OK || res.Summary != "Fixed the typo." {
 		t.Fatalf("runAgent = %+v, %v; want the result after the long line", res, err)
 	}

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -53,6 +52,12 @@ type outcome struct {
 	// secured says whether the agent ran with OS-level restrictions (false before the sandbox).
 	secured    bool
 	violations *violations // what the sandbox refused; nil until the sandbox is made (the reply speaks of it then)
+	// costEstimated says usage's cost is, at least in part, its tokens at the listed prices;
+	// costUnknown names a model whose tokens it leaves out, having neither a cost nor a price.
+	costEstimated bool
+	costUnknown   string
+	// stop: the agent was stopped at a budget, and its work goes on as a draft (budget.go).
+	stop *budgetStop
 }
 
 func failed(format string, args ...any) outcome {
@@ -115,7 +120,12 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		log.Error("sync mirror", "err", r.masker().String(err.Error()))
 		return failed("Sesame could not fetch %s.", t.Repo)
 	}
+	// base is what the workspace starts from; from names it for people, and is what a new pull
+	// request merges into.
 	base, from := repo.DefaultBranch, repo.DefaultBranch
+	if t.Base != "" { // --base: checked by sesame.CheckBranch when the request was made
+		base, from = "refs/heads/"+t.Base, t.Base
+	}
 	o.branch = gitops.BranchName(t.IssueNumber, t.Instruction, t.ID) // web requests have no issue: 0
 	var pr *sesame.PullRequestInfo                                   // the pull request the task adds to; nil: it opens one
 	var conversation []sesame.Comment
@@ -137,6 +147,9 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	opts.Prompt, opts.Workdir = prompt(t, r.describe(t)), workspace
 	if pr != nil {
 		opts.Prompt += pullRequestPrompt(pr, conversation)
+	}
+	if c := r.describe(t).Context; c != "" {
+		opts.Prompt += "\n\n" + c
 	}
 	if t.Model != "" { // else the agent's default, from Agents
 		opts.Model = t.Model
@@ -188,12 +201,18 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	if err := r.setStatus(ctx, t, sesame.StatusRunning, ""); err != nil {
 		return failed("Sesame could not record the task's progress.")
 	}
-	res, err := r.runAgent(ctx, t, adapter, sb, argv, runtimeEnv, set.MaxDuration, log)
-	o.summary, o.usage = res.Summary, res.Usage
+	limits, err := r.budgetOf(ctx, t, set)
+	if err != nil {
+		log.Error("read the task's budget", "err", err)
+		return failed("%s", budgetFailure(err))
+	}
+	limits.model = opts.Model
+	res, spent, err := r.runAgent(ctx, t, adapter, sb, argv, runtimeEnv, limits, log)
+	o.summary, o.usage, o.costEstimated, o.costUnknown = res.Summary, spent.Usage, spent.Estimated, spent.Unknown
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		o.status, o.reason = sesame.StatusFailed, fmt.Sprintf("The agent ran longer than the task's limit of %s and was stopped.", set.MaxDuration)
-		return o
+	case ctx.Err() == nil && stoppedAt(err, limits) != nil: // what it did so far goes on, as a draft
+		o.stop = stoppedAt(err, limits)
+		log.Info("agent stopped at budget", "budget", o.stop.what(), "spent_usd", o.usage.CostUSD)
 	case ctx.Err() != nil:
 		o.status, o.reason = sesame.StatusFailed, "Sesame stopped while the agent was running."
 		return o
@@ -211,7 +230,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	}
 	if !changed {
 		o.status, o.noChanges = sesame.StatusCompleted, true
-		return o
+		return o.atBudget()
 	}
 	r.note(ctx, t, "committed", map[string]any{"commit": hash})
 	if ctx.Err() != nil { // stopped while committing: nothing is pushed
@@ -223,7 +242,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		return o
 	}
 	if pr != nil {
-		return r.pushIteration(ctx, t, o, pr, workspace, mirror, repo.CloneURL, token, log)
+		return r.pushIteration(ctx, t, o, pr, workspace, mirror, repo.CloneURL, token, log).atBudget()
 	}
 	if err := gitops.Push(ctx, workspace, mirror, repo.CloneURL, token, o.branch); err != nil {
 		log.Error("push", "err", r.masker().String(err.Error()))
@@ -236,7 +255,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	if err := r.Store.SetResult(context.WithoutCancel(ctx), t.ID, o.result()); err != nil {
 		log.Warn("record the pushed branch", "err", err)
 	}
-	return r.openPullRequest(ctx, t, o, repo.DefaultBranch, log)
+	return r.openPullRequest(ctx, t, o, from, log).atBudget()
 }
 
 // openPullRequest opens the pull request from o's pushed branch into base and returns o ended:
@@ -244,7 +263,8 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 func (r *Runner) openPullRequest(ctx context.Context, t *sesame.Task, o outcome, base string, log *slog.Logger) outcome {
 	var err error
 	o.prNumber, o.prURL, err = r.Host.CreatePullRequest(ctx, t.InstallationID, t.Repo, sesame.PullRequest{
-		Title: title(t.Instruction), Body: r.masker().String(prBody(t, r.describe(t), o, r.taskURL(t.ID))), Head: o.branch, Base: base,
+		Title: draftTitle(title(t.Instruction), o), Body: r.masker().String(prBody(t, r.describe(t), o, r.taskURL(t.ID))), Head: o.branch, Base: base,
+		Draft: o.stop != nil,
 	})
 	if err != nil {
 		log.Error("open pull request", "err", err)
@@ -276,6 +296,12 @@ func (r *Runner) recordSandbox(ctx context.Context, t *sesame.Task, spec sandbox
 	if _, err := r.recorder().Add(ctx, e); err != nil {
 		r.Logger.Warn("record event", "task_id", t.ID, "err", err)
 	}
+}
+
+// noticer records what a call made for t waits for (sesame.Notice) as a step of t.
+func (r *Runner) noticer(ctx context.Context, t *sesame.Task) func(string) {
+	ctx = context.WithoutCancel(ctx)
+	return func(msg string) { r.note(ctx, t, msg, nil) }
 }
 
 // note records a step of the task as an event.

@@ -17,13 +17,19 @@ type Origin interface {
 	// requester why, and reason says it for the task's record.
 	Authorize(ctx context.Context, t *sesame.Task) (ok bool, reason string, err error)
 	// Acknowledge tells the requester the task was taken. It may be called again for the same
-	// task (a retried job) and must then not say it twice.
+	// task (a retried job) and must then not say it twice. After Queued, it turns the reply that
+	// said the task waits into the acknowledgement.
 	Acknowledge(ctx context.Context, t *sesame.Task) error
+	// Queued tells the requester that t waits in its thread's line at place: behind the task
+	// place.Behind, with place.Position tasks before it. It is called again as the line moves, and
+	// must then say the new place in the same reply. Only tasks on an issue or pull request wait.
+	Queued(ctx context.Context, t *sesame.Task, place sesame.LinePlace) error
 	// Progress tells the requester where the task is now. It is called often (each status, each
 	// step of the agent): the origin coalesces, and failures are its own to log.
 	Progress(ctx context.Context, t *sesame.Task, p sesame.TaskProgress)
 	// Finish tells the requester how the task ended; for a help or usage task (t.Kind), it answers
-	// the command. With OnlyIfSilent it says nothing when the requester already heard of the task.
+	// the command, and for status, stop and retry it posts rep.Text, the runner's answer in markdown.
+	// With OnlyIfSilent it says nothing when the requester already heard of the task.
 	Finish(ctx context.Context, t *sesame.Task, rep sesame.TaskReport) error
 }
 

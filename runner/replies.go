@@ -31,6 +31,9 @@ func sandboxNote(o outcome) string {
 // (textsafe.StripInvisible), so that neither can show a reviewer other words than it holds.
 func prBody(t *sesame.Task, d sesame.RequestDescription, o outcome, taskURL string) string {
 	var b strings.Builder
+	if o.stop != nil {
+		fmt.Fprintf(&b, "%s\n\n", draftNote(o))
+	}
 	if s := strings.TrimSpace(textsafe.StripInvisible(o.summary)); s != "" {
 		fmt.Fprintf(&b, "%s\n\n", truncate(s, 20000))
 	}
@@ -53,7 +56,9 @@ func runFacts(o outcome) string {
 	if n := o.usage.InputTokens + o.usage.OutputTokens; n > 0 {
 		facts = append(facts, fmt.Sprintf("%d tokens in, %d out", o.usage.InputTokens, o.usage.OutputTokens))
 	}
-	if o.usage.CostUSD > 0 {
+	if o.usage.CostUSD > 0 && o.costEstimated {
+		facts = append(facts, fmt.Sprintf("about $%.4f (tokens at listed prices)", o.usage.CostUSD))
+	} else if o.usage.CostUSD > 0 {
 		facts = append(facts, fmt.Sprintf("$%.4f", o.usage.CostUSD))
 	}
 	return strings.Join(facts, " · ")

@@ -103,7 +103,11 @@ func (r *Runner) resumeFromPush(ctx context.Context, t *sesame.Task, log *slog.L
 		log.Error("look for the pull request", "err", err)
 		o.status, o.reason = sesame.StatusFailed, fmt.Sprintf("Sesame pushed %s but could not open the pull request.", o.branch)
 	case o.prNumber == 0:
-		o = r.openPullRequest(ctx, t, o, repo.DefaultBranch, log)
+		into := repo.DefaultBranch
+		if t.Base != "" {
+			into = t.Base
+		}
+		o = r.openPullRequest(ctx, t, o, into, log)
 	}
 	return o, true
 }

@@ -49,6 +49,14 @@ type Runner struct {
 	// Runtimes configures the install of a repository's runtimes and dependencies before its agent
 	// runs (Settings.InstallRuntimes turns it on).
 	Runtimes RuntimeOptions
+	// Lines makes the run tasks of one issue or pull request run one at a time, in order (thread.go);
+	// nil: every task starts when a worker picks it up.
+	Lines Lines
+	// Submitter stores and enqueues the task that /sesame retry asks for, as every inbound path
+	// does; nil: retry is refused with a reason.
+	Submitter sesame.TaskSubmitter
+	// Budgets holds requesters to their monthly cost budgets (budget.go); nil: none apply.
+	Budgets Budgets
 
 	once    sync.Once
 	mu      sync.Mutex
@@ -68,6 +76,8 @@ type Settings struct {
 	// repository's version files name (mise) and its dependencies (lockfiles), with the registries
 	// they need allowed through the sandbox's proxy for the whole task.
 	InstallRuntimes bool
+	// Costs are the cost budgets tasks are held to, and the prices of tokens (budget.go).
+	Costs Costs
 }
 
 // taskSettings returns the settings a task starting now runs with.
@@ -102,6 +112,7 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 	log := r.Logger.With("task_id", t.ID, "delivery_id", t.DeliveryID, "repo", t.Repo)
 	ctx, untrack := r.track(ctx, t.ID)
 	defer untrack()
+	ctx = sesame.WithNotice(ctx, r.noticer(ctx, t)) // GitHub's rate limit, waited for: an event of the task
 
 	if r.Host == nil {
 		return r.end(ctx, t, sesame.StatusFailed, "No GitHub App is configured on this Sesame server (GITHUB_APP_ID).")
@@ -123,12 +134,17 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 			return retryable(err)
 		}
 		return r.end(ctx, t, sesame.StatusFailed, reason)
+	case sesame.KindStatus, sesame.KindStop, sesame.KindRetry: // commands.go
+		return r.command(ctx, t, origin, log)
 	}
 
 	if t.StopRequestedBy != "" { // asked while another attempt ran it
 		r.Stop(t.ID)
 	}
 	if t.Status == sesame.StatusQueued {
+		if waiting, err := r.waitInLine(ctx, t, log); waiting || err != nil { // thread.go
+			return err
+		}
 		ok, err := r.start(ctx, t, log)
 		if err != nil {
 			if stopRequested(ctx) {
@@ -172,6 +188,9 @@ func (r *Runner) start(ctx context.Context, t *sesame.Task, log *slog.Logger) (b
 		log.Info("requester may not run tasks", "requester", t.Requester, "reason", reason)
 		return false, r.end(ctx, t, sesame.StatusFailed, reason)
 	}
+	if refused, err := r.refuseOverBudget(ctx, t, origin, log); refused || err != nil { // budget.go
+		return false, err
+	}
 	if err := origin.Acknowledge(ctx, t); err != nil {
 		return false, retryable(err)
 	}
@@ -206,6 +225,8 @@ func (r *Runner) setStatus(ctx context.Context, t *sesame.Task, status sesame.Ta
 	t.Status, t.Reason = status, reason
 	if !status.Final() {
 		r.progress(ctx, t, "")
+	} else {
+		r.leaveLine(ctx, t) // the next task of its thread may start (thread.go)
 	}
 	return nil
 }

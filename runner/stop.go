@@ -151,9 +151,12 @@ func (r *Runner) stoppedBy(ctx context.Context, t *sesame.Task) string {
 }
 
 // stoppedBeforeStart tells the requester that their task was stopped while still queued (the store
-// stopped it, and only its job can tell them), unless they already heard of it. Any other task that
-// has ended is left alone.
+// stopped it, and only its job can tell them), unless they already heard of it; one that was told it
+// waits in line hears it in that reply (thread.go). Any other task that has ended is left alone.
 func (r *Runner) stoppedBeforeStart(ctx context.Context, t *sesame.Task) error {
+	if waited, err := r.endedInLine(ctx, t); waited || err != nil {
+		return err
+	}
 	origin := r.origin(t)
 	if t.Status != sesame.StatusStopped || t.Kind != sesame.KindRun || origin == nil || r.Host == nil {
 		return nil

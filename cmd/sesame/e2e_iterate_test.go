@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -189,4 +190,90 @@ func TestEndToEndForkPullRequestIsRefused(t *testing.T) {
 	if r := replies(gh); len(r) != 1 || !strings.Contains(r[0].Body, "fork") {
 		t.Errorf("the reply does not explain: %+v", r)
 	}
+}
+
+// reviewCommentPayload is GitHub's example pull_request_review_comment payload for review comment c
+// of pull request number, written by login.
+func reviewCommentPayload(t *testing.T, login string, number int, c githubtest.ReviewComment) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("../../bot/testdata/github/pull_request_review_comment.created.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p map[string]any
+	json.Unmarshal(raw, &p)
+	comment := p["comment"].(map[string]any)
+	comment["id"], comment["body"], comment["path"], comment["line"], comment["diff_hunk"] = c.ID, c.Body, c.Path, c.Line, c.DiffHunk
+	comment["user"].(map[string]any)["login"] = login
+	p["sender"].(map[string]any)["login"] = login
+	p["pull_request"].(map[string]any)["number"] = number
+	out, _ := json.Marshal(p)
+	return out
+}
+
+// A /sesame review comment on a line of a pull request works on its branch, with the file, the line
+// and the diff given to the agent, and is answered in the comment's thread.
+func TestEndToEndReviewCommentRepliesInThread(t *testing.T) {
+	gh := githubtest.NewServer(t)
+	bare := fixture(t, gh)
+	pr := sesamePR(t, gh, bare)
+	rc := gh.AddReviewComment(githubtest.ReviewComment{Repo: repo, PullNumber: pr.Number, User: "alice", Path: "README.md", Line: 3,
+		DiffHunk: "@@ -1,3 +1,3 @@\n # Hello\n \n-This fixes teh typo.", Body: "/sesame fix the spelling on this line"})
+	model := modeltest.NewServer(t,
+		modeltest.Bash(`sed -i 's/teh typo/the typo/' README.md`),
+		modeltest.Step{Text: "Fixed the spelling on line 3."},
+	)
+	p, _, dbURL := prEnv(t, gh, model)
+
+	req := githubtest.NewWebhookRequest("http://"+p.addr+"/webhooks/github", "pull_request_review_comment", "review-1", webhookSecret,
+		reviewCommentPayload(t, "alice", pr.Number, rc))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp map[string]string
+	json.NewDecoder(res.Body).Decode(&resp)
+	res.Body.Close()
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("webhook answered %d %v", res.StatusCode, resp)
+	}
+	if status, reason := waitEnded(t, dbURL, resp["task_id"], 3*time.Minute); status != "completed" {
+		t.Fatalf("task ended %s: %s\nGitHub refused: %v", status, reason, refusedRequests(gh))
+	}
+	turn := agentTurns(model)[0]
+	for _, want := range []string{"line 3 of README.md", "-This fixes teh typo.", "review comment on pull request #" + itoa(pr.Number)} {
+		if !strings.Contains(turn, want) {
+			t.Errorf("the agent was not told %q", want)
+		}
+	}
+	head := strings.TrimSpace(gitOut(t, bare, "rev-parse", pr.Head))
+	if readme := gitOut(t, bare, "show", head+":README.md"); !strings.Contains(readme, "fixes the typo") {
+		t.Errorf("README.md on the pull request's branch = %q, want the fix", readme)
+	}
+	var thread []githubtest.ReviewComment
+	for _, c := range gh.ReviewComments(repo) {
+		if c.InReplyTo == rc.ID {
+			thread = append(thread, c)
+		}
+	}
+	if len(thread) != 1 || thread[0].User != gh.BotLogin() || !strings.Contains(thread[0].Body, "/pull/"+itoa(pr.Number)+"/commits/"+head) {
+		t.Errorf("the review thread's replies = %+v, want one linking the pushed commit", thread)
+	}
+	if n := len(replies(gh)); n != 0 {
+		t.Errorf("%d replies on the pull request's conversation, want none (the answer belongs to the review thread)", n)
+	}
+	if got := strings.Join(gh.Reactions(repo, rc.ID), ","); got != "eyes,rocket" {
+		t.Errorf("reactions on the review comment = %s, want eyes,rocket", got)
+	}
+}
+
+// refusedRequests lists the requests the fake GitHub answered with an error, for a failure's message.
+func refusedRequests(gh *githubtest.Server) []string {
+	var out []string
+	for _, r := range gh.Requests() {
+		if r.Status >= 400 {
+			out = append(out, fmt.Sprintf("%s %s → %d", r.Method, r.Path, r.Status))
+		}
+	}
+	return out
 }

@@ -64,6 +64,8 @@ type Main struct {
 	Audit  *postgres.AuditStore
 	// auditBatch writes the audit events of created tasks in the background (Run runs it).
 	auditBatch *postgres.AuditBatch
+	// lines makes the run tasks of an issue or pull request wait their turn, and wakes them.
+	lines *queue.Lines
 
 	maskers  []*mask.Masker // fed every secret of the settings at each reload
 	settings *redis.PubSub  // messages that settings were saved (syncSettings)
@@ -133,6 +135,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// statement: a second write on the request's path more than doubled its tail latency.
 	m.auditBatch = m.Audit.Batch()
 	m.Submitter = &queue.Submitter{Store: m.Tasks, Client: m.Queue, Logger: m.Logger, Audit: m.auditBatch}
+	m.lines = &queue.Lines{Store: m.Tasks, Client: m.Queue, Inspector: asynq.NewInspectorFromRedisClient(m.Redis), Logger: m.Logger}
 
 	var app *bot.App
 	if cfg.Int(config.GitHubAppID) != 0 {
@@ -229,7 +232,7 @@ func (m *Main) Run(ctx context.Context) error {
 		// The leases of the tasks running here: a worker that dies stops renewing them, and the
 		// reconciler of any worker resumes its tasks.
 		g.Go(func() error { return m.runner.Heartbeat(ctx) })
-		rec := &queue.Reconciler{Submitter: m.Submitter, Interval: m.Config.Duration(config.QueueReconcileInterval), Logger: m.Logger}
+		rec := &queue.Reconciler{Submitter: m.Submitter, Interval: m.Config.Duration(config.QueueReconcileInterval), Lines: m.lines, Logger: m.Logger}
 		g.Go(func() error { return rec.Run(ctx) })
 		// Old audit events go daily, besides the ~1 % of writes that prune: a quiet instance forgets too.
 		g.Go(func() error { return m.Audit.PruneEvery(ctx, auditPruneEvery) })
@@ -270,9 +273,11 @@ func (m *Main) Close() error {
 }
 
 var (
-	_ runner.CodeHost = (*bot.GitHub)(nil)
-	_ runner.Origin   = (*bot.GitHubOrigin)(nil)
-	_ runner.Origin   = admin.WebOrigin{}
+	_ runner.CodeHost    = (*bot.GitHub)(nil)
+	_ runner.Origin      = (*bot.GitHubOrigin)(nil)
+	_ runner.Moderator   = (*bot.GitHubOrigin)(nil)
+	_ runner.Origin      = admin.WebOrigin{}
+	_ runner.ThreadStore = (*postgres.TaskStore)(nil)
 )
 
 // newRunner wires the runner: its stores, sandbox, mirrors, agents and the masker fed with every
@@ -337,6 +342,7 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 			CoAuthoredBy:    cfg.Bool(config.GitIncludeCoAuthoredBy),
 			InstallRuntimes: cfg.Bool(config.TasksInstallRuntimes),
 			SandboxSecurity: cfg.Bool(config.SandboxSecurityEnabled),
+			Costs:           costSettings(cfg, m.Logger),
 		},
 		Live: func() runner.Settings {
 			now := m.Live.Current()
@@ -345,14 +351,19 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 				CoAuthoredBy:    now.Bool(config.GitIncludeCoAuthoredBy),
 				InstallRuntimes: now.Bool(config.TasksInstallRuntimes),
 				SandboxSecurity: now.Bool(config.SandboxSecurityEnabled),
+				Costs:           costSettings(now, m.Logger),
 			}
 		},
 		Runtimes: runner.RuntimeOptions{Mise: hostMise(cfg, m.docker == nil)},
 		Policy:   m.sandboxPolicy,
 		Users:    postgres.NewUserStore(m.DB),
+		Budgets:  postgres.NewUserStore(m.DB),
 		BaseURL:  cfg.String(config.ServerBaseURL),
 		Logger:   m.Logger,
 		WorkerID: runner.NewWorkerID(),
+		Lines:    m.lines,
+		// /sesame retry submits its task as the webhook does: stored, then enqueued.
+		Submitter: m.Submitter,
 	}
 	r.Origins = map[sesame.Source]runner.Origin{sesame.SourceWeb: admin.WebOrigin{}}
 	if app != nil {

@@ -32,6 +32,8 @@ func (m *Main) openWeb(ctx context.Context, app *bot.App) error {
 		AppID:  int64(m.Config.Int(config.GitHubAppID)),
 		Tasks:  m.Submitter,
 		Logger: m.Logger,
+		// An edited or deleted comment changes or cancels its task while the task waits.
+		Comments: m.lines,
 	}
 	engine.POST("/webhooks/github", hook.Handle)
 	m.slackRoutes(engine, app)
@@ -91,6 +93,7 @@ func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
 		SlackLinks: postgres.NewSlackLinks(m.DB),
 		// Each user's own agent keys and logins, sealed with ENCRYPTION_KEY.
 		Credentials: postgres.NewUserCredentials(m.DB, m.Sealer),
+		Budgets:     postgres.NewUserStore(m.DB),
 		Logger:      m.Logger,
 	}
 	if app != nil {

@@ -31,8 +31,13 @@ type reactionJSON struct {
 func (s *Server) Reactions(repo string, commentID int64) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.comments[commentID]
-	if c == nil || repoKey(c.Repo) != repoKey(repo) {
+	var of string // the repository of the comment, an issue's or a review's
+	if c := s.comments[commentID]; c != nil {
+		of = c.Repo
+	} else if c := s.reviews[commentID]; c != nil {
+		of = c.Repo
+	}
+	if of == "" || repoKey(of) != repoKey(repo) {
 		return nil
 	}
 	var out []string
@@ -54,6 +59,11 @@ func (s *Server) handleCreateReaction(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.react(w, r, c.ID)
+}
+
+// react answers a request to react to the comment id (of an issue or of a review), which exists.
+func (s *Server) react(w http.ResponseWriter, r *http.Request, id int64) {
 	var req struct {
 		Content string `json:"content"`
 	}
@@ -69,14 +79,14 @@ func (s *Server) handleCreateReaction(w http.ResponseWriter, r *http.Request) {
 	bot := s.BotLogin()
 	s.mu.Lock()
 	status := http.StatusOK
-	i := slices.IndexFunc(s.reactions[c.ID], func(re reaction) bool { return re.user == bot && re.content == req.Content })
+	i := slices.IndexFunc(s.reactions[id], func(re reaction) bool { return re.user == bot && re.content == req.Content })
 	if i < 0 {
 		status = http.StatusCreated
-		s.reactions[c.ID] = append(s.reactions[c.ID], reaction{id: s.newIDLocked(), user: bot, content: req.Content,
+		s.reactions[id] = append(s.reactions[id], reaction{id: s.newIDLocked(), user: bot, content: req.Content,
 			createdAt: s.nowLocked().Truncate(time.Second)})
-		i = len(s.reactions[c.ID]) - 1
+		i = len(s.reactions[id]) - 1
 	}
-	re := s.reactions[c.ID][i]
+	re := s.reactions[id][i]
 	s.mu.Unlock()
 	writeJSON(w, status, reactionJSON{
 		ID:        re.id,

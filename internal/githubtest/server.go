@@ -50,6 +50,9 @@ type Server struct {
 	comments      map[int64]*Comment
 	commentOrder  []int64
 	reactions     map[int64][]reaction // by comment ID
+	rateSpentTill time.Time            // SpendRateLimit: REST calls are refused until then
+	reviews       map[int64]*ReviewComment
+	reviewOrder   []int64
 }
 
 // Request is one request the server received. It never holds credentials:
@@ -123,6 +126,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /repos/{owner}/{repo}/pulls", s.handleCreatePull)
 	s.mux.HandleFunc("GET /repos/{owner}/{repo}/pulls", s.handleListPulls)
 	s.mux.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}", s.handleGetPull)
+	s.mux.HandleFunc("POST /repos/{owner}/{repo}/pulls/{number}/comments/{id}/replies", s.handleReplyToReviewComment)
+	s.mux.HandleFunc("POST /repos/{owner}/{repo}/pulls/{number}/comments", s.handleCreateReviewComment)
+	s.mux.HandleFunc("PATCH /repos/{owner}/{repo}/pulls/comments/{id}", s.handleEditReviewComment)
+	s.mux.HandleFunc("POST /repos/{owner}/{repo}/pulls/comments/{id}/reactions", s.handleReactToReviewComment)
 	s.mux.HandleFunc("GET /{owner}/{repo}/info/refs", s.handleGit)
 	s.mux.HandleFunc("POST /{owner}/{repo}/git-upload-pack", s.handleGit)
 	s.mux.HandleFunc("POST /{owner}/{repo}/git-receive-pack", s.handleGit)
@@ -181,7 +188,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeFailure(rw, f)
 		return
 	}
-	s.mux.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, info)))
+	if !git && s.rateSpent(rw, r) {
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
+	if r.Method == http.MethodGet && !git {
+		s.serveConditional(rw, r)
+		return
+	}
+	s.mux.ServeHTTP(rw, r)
 }
 
 // rateLimit is the hourly request limit the server reports: GitHub's for an

@@ -23,6 +23,14 @@ type Step struct {
 	ToolInput any    // the tool's input, marshalled to JSON, e.g. map[string]any{"file_path": abs, "content": c}
 	Status    int    // non-zero: answer this HTTP status with Anthropic's error JSON instead
 	Hang      bool   // never answer, until the client goes away or the server closes
+	// Hold, when not nil, delays the answer until it is closed (or the client goes away, or the server
+	// closes): a test keeps an agent in mid-turn for as long as it needs. Only the Anthropic server
+	// (NewServer) honours it.
+	Hold <-chan struct{}
+	// InputTokens and OutputTokens, when not zero, are the tokens the answer reports using, in place
+	// of an estimate from the sizes of the request and the answer: a test makes a turn cost what it
+	// needs (Claude Code prices its tokens itself). Only the Anthropic server (NewServer) honours them.
+	InputTokens, OutputTokens int
 }
 
 // Write is a step that calls Claude Code's Write tool. Its file_path must be absolute.
@@ -171,6 +179,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	case step.Status != 0:
 		writeError(w, step.Status, requestID)
+	case !s.held(r, step): // the client or the server went away while the answer was held
 	default:
 		model := req.Model
 		if model == "" {
@@ -178,8 +187,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		t := turn{MsgID: fmt.Sprintf("msg_modeltest_%d", n), Model: model,
 			ToolID: fmt.Sprintf("toolu_modeltest_%d", n), InputTokens: tokens(body), Step: step}
+		if step.InputTokens > 0 {
+			t.InputTokens = step.InputTokens
+		}
 		s.answer(w, req.Stream, t, requestID)
 	}
+}
+
+// held waits until step's Hold is closed and reports whether it was: false when the client went away
+// or the server is closing first.
+func (s *Server) held(r *http.Request, step Step) bool {
+	if step.Hold == nil {
+		return true
+	}
+	select {
+	case <-step.Hold:
+		return true
+	case <-r.Context().Done():
+	case <-s.closing:
+	}
+	return false
 }
 
 // answer writes t as a stream or, when the request did not ask for one, as one JSON message.
@@ -190,6 +217,9 @@ func (s *Server) answer(w http.ResponseWriter, stream bool, t turn, requestID st
 		return
 	}
 	t.OutputTokens = 1 + (len(t.Step.Text)+len(input))/4
+	if t.Step.OutputTokens > 0 {
+		t.OutputTokens = t.Step.OutputTokens
+	}
 	w.Header().Set("Request-Id", requestID)
 	if !stream {
 		msg, err := message(t)

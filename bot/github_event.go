@@ -20,17 +20,23 @@ type issueCommentEvent struct {
 		Body                  string `json:"body"`
 		HTMLURL               string `json:"html_url"`
 		User                  ghUser `json:"user"`
-		PerformedViaGitHubApp *struct {
-			ID int64 `json:"id"`
-		} `json:"performed_via_github_app"`
+		PerformedViaGitHubApp *ghApp `json:"performed_via_github_app"`
 	} `json:"comment"`
 	Repository struct {
 		FullName string `json:"full_name"`
 	} `json:"repository"`
-	Sender       ghUser `json:"sender"`
-	Installation *struct {
-		ID int64 `json:"id"`
-	} `json:"installation"`
+	Sender       ghUser          `json:"sender"`
+	Installation *ghInstallation `json:"installation"`
+}
+
+// ghApp is the GitHub App a comment was made through.
+type ghApp struct {
+	ID int64 `json:"id"`
+}
+
+// ghInstallation is the installation of the app a delivery is for.
+type ghInstallation struct {
+	ID int64 `json:"id"`
 }
 
 // decodeIssueComment decodes an issue_comment payload by encoding/json's rules (names match whatever

@@ -122,21 +122,8 @@ func (h *GitHubWebhook) issueComment(c *gin.Context, log *slog.Logger, delivery 
 		fail(c, http.StatusBadRequest, "The issue_comment payload lacks its repository, issue, comment or sender.")
 		return
 	}
-	if ev.Sender.Type == "Bot" || ev.Comment.User.Type == "Bot" {
-		ignore(c, "comments by bots never trigger Sesame")
-		return
-	}
-	if app := ev.Comment.PerformedViaGitHubApp; app != nil && h.AppID != 0 && app.ID == h.AppID {
-		ignore(c, "comments made by this app never trigger Sesame")
-		return
-	}
-	if ev.Installation == nil || ev.Installation.ID == 0 {
-		ignore(c, "the delivery names no GitHub App installation")
-		return
-	}
-	cmd, found, perr := command.Parse(ev.Comment.Body)
-	if !found {
-		ignore(c, "no /sesame command in the comment")
+	cmd, ok, perr := h.commandOf(c, ev.Sender, ev.Comment.User, ev.Comment.PerformedViaGitHubApp, ev.Installation, ev.Comment.Body)
+	if !ok {
 		return
 	}
 
@@ -158,6 +145,31 @@ func (h *GitHubWebhook) issueComment(c *gin.Context, log *slog.Logger, delivery 
 		return
 	}
 	h.submitCommand(c, log, r, cmd, perr)
+}
+
+// commandOf reads the /sesame command in a comment's body, written by author and delivered for
+// sender through installation. When it holds none to act on (a bot's comment or this app's, a
+// delivery for no installation, no command), it answers the delivery and ok is false; perr is the
+// command's usage error.
+func (h *GitHubWebhook) commandOf(c *gin.Context, sender, author ghUser, via *ghApp, installation *ghInstallation, body string) (cmd command.Command, ok bool, perr error) {
+	if sender.Type == "Bot" || author.Type == "Bot" {
+		ignore(c, "comments by bots never trigger Sesame")
+		return cmd, false, nil
+	}
+	if via != nil && h.AppID != 0 && via.ID == h.AppID {
+		ignore(c, "comments made by this app never trigger Sesame")
+		return cmd, false, nil
+	}
+	if installation == nil || installation.ID == 0 {
+		ignore(c, "the delivery names no GitHub App installation")
+		return cmd, false, nil
+	}
+	cmd, found, perr := command.Parse(body)
+	if !found {
+		ignore(c, "no /sesame command in the comment")
+		return cmd, false, nil
+	}
+	return cmd, true, perr
 }
 
 // submitCommand stores and enqueues the task of request r for the parsed command cmd (or its parse

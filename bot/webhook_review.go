@@ -10,7 +10,6 @@ import (
 	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	sesame "github.com/sesame-works/sesame"
-	"github.com/sesame-works/sesame/command"
 )
 
 // reviewCommentEvent holds the fields of GitHub's pull_request_review_comment webhook payload that
@@ -28,9 +27,7 @@ type reviewCommentEvent struct {
 		Side                  string `json:"side"`
 		DiffHunk              string `json:"diff_hunk"`
 		User                  ghUser `json:"user"`
-		PerformedViaGitHubApp *struct {
-			ID int64 `json:"id"`
-		} `json:"performed_via_github_app"`
+		PerformedViaGitHubApp *ghApp `json:"performed_via_github_app"`
 	} `json:"comment"`
 	PullRequest struct {
 		Number int `json:"number"`
@@ -38,10 +35,8 @@ type reviewCommentEvent struct {
 	Repository struct {
 		FullName string `json:"full_name"`
 	} `json:"repository"`
-	Sender       ghUser `json:"sender"`
-	Installation *struct {
-		ID int64 `json:"id"`
-	} `json:"installation"`
+	Sender       ghUser          `json:"sender"`
+	Installation *ghInstallation `json:"installation"`
 }
 
 // reviewCommentKey is the request key of a review comment (their ids are not issue comments').
@@ -66,21 +61,8 @@ func (h *GitHubWebhook) reviewComment(c *gin.Context, log *slog.Logger, delivery
 		fail(c, http.StatusBadRequest, "The pull_request_review_comment payload lacks its repository, pull request, comment, file or sender.")
 		return
 	}
-	if ev.Sender.Type == "Bot" || ev.Comment.User.Type == "Bot" {
-		ignore(c, "comments by bots never trigger Sesame")
-		return
-	}
-	if app := ev.Comment.PerformedViaGitHubApp; app != nil && h.AppID != 0 && app.ID == h.AppID {
-		ignore(c, "comments made by this app never trigger Sesame")
-		return
-	}
-	if ev.Installation == nil || ev.Installation.ID == 0 {
-		ignore(c, "the delivery names no GitHub App installation")
-		return
-	}
-	cmd, found, perr := command.Parse(ev.Comment.Body)
-	if !found {
-		ignore(c, "no /sesame command in the comment")
+	cmd, ok, perr := h.commandOf(c, ev.Sender, ev.Comment.User, ev.Comment.PerformedViaGitHubApp, ev.Installation, ev.Comment.Body)
+	if !ok {
 		return
 	}
 	rc := &sesame.ReviewComment{Path: ev.Comment.Path, Side: ev.Comment.Side, DiffHunk: ev.Comment.DiffHunk, Thread: ev.Comment.ID}

@@ -135,6 +135,16 @@ type UserStore interface {
 	// userID when they connected a token, else that of a user who connected a token as githubLogin
 	// (a GitHub commenter who also uses Sesame); "" when neither.
 	CommitLogin(ctx context.Context, userID, githubLogin string) (string, error)
+
+	// UserByIdentity returns the user the identity id (provider, issuer and subject; Email is not
+	// compared) belongs to, and records that it was used now. ENOTFOUND when it is nobody's.
+	UserByIdentity(ctx context.Context, id Identity) (*User, error)
+	// LinkIdentity records id as the user's. Linking an identity to the user it already belongs to
+	// changes nothing; ECONFLICT when it belongs to another user, ENOTFOUND for an unknown user.
+	LinkIdentity(ctx context.Context, userID string, id Identity) error
+	// CreateUserWithIdentity creates u (role as given, "" is RoleUser) and records id as theirs, in
+	// one transaction. ECONFLICT, creating nothing, when the email is taken or id is someone's.
+	CreateUserWithIdentity(ctx context.Context, u User, id Identity) (*User, error)
 }
 
 // SettingStore keeps the settings saved in the admin section (the "admin" layer of the settings).

@@ -27,6 +27,10 @@ type User struct {
 	// GitHubTokenLast4 is the last four characters of that token, the only part ever shown.
 	GitHubTokenLast4 string
 	CreatedAt        time.Time
+	// EmailVerifiedAt is when the user confirmed their address (a link sent by email, an admin, or
+	// an OIDC provider that vouched for it); zero while it is not confirmed. Users created before
+	// email confirmation existed count as confirmed.
+	EmailVerifiedAt time.Time
 }
 
 // GitHubToken is a user's GitHub personal access token as stored: sealed (encrypted) by the caller.
@@ -83,9 +87,10 @@ type UserStore interface {
 	CountUsers(ctx context.Context) (int, error)
 	// CreateFirstAdmin creates u as an admin if and only if no user exists yet, and in the same
 	// transaction saves the admin setting registration.allowNewUsers = false. When a user already
-	// exists it creates nothing and fails with ECONFLICT.
+	// exists it creates nothing and fails with ECONFLICT. The first admin's address counts as
+	// confirmed (EmailVerifiedAt): no one else could confirm it.
 	CreateFirstAdmin(ctx context.Context, u User) (*User, error)
-	// CreateUser creates u (role as given). ECONFLICT when the email is taken.
+	// CreateUser creates u (role and EmailVerifiedAt as given). ECONFLICT when the email is taken.
 	CreateUser(ctx context.Context, u User) (*User, error)
 	// User returns the user with id, or ENOTFOUND.
 	User(ctx context.Context, id string) (*User, error)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -32,9 +33,11 @@ const usersLockKey int64 = 0x5345_5341_4d45_5553
 // allowNewUsersKey is config.RegistrationAllowNewUsers, which the first admin's setup turns off.
 const allowNewUsersKey = "registration.allowNewUsers"
 
-const userColumns = `id, email, name, role, banned, password_hash, github_login, github_token_last4, created_at`
+const userColumns = `id, email, name, role, banned, password_hash, github_login, github_token_last4, created_at,
+	email_verified_at`
 
-const insertUserSQL = `INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5)
+const insertUserSQL = `INSERT INTO users (id, email, name, role, password_hash, email_verified_at)
+	VALUES ($1, $2, $3, $4, $5, $6)
 	RETURNING ` + userColumns
 
 // CountUsers returns how many users exist.
@@ -50,6 +53,9 @@ func (s *UserStore) CountUsers(ctx context.Context) (int, error) {
 // transaction.
 func (s *UserStore) CreateFirstAdmin(ctx context.Context, u sesame.User) (*sesame.User, error) {
 	u.Role = sesame.RoleAdmin
+	if u.EmailVerifiedAt.IsZero() {
+		u.EmailVerifiedAt = time.Now() // no one else could confirm the first admin's address
+	}
 	id, err := prepareUser(&u)
 	if err != nil {
 		return nil, err
@@ -122,7 +128,7 @@ func prepareUser(u *sesame.User) (uuid.UUID, error) {
 }
 
 func insertUser(ctx context.Context, tx pgx.Tx, id uuid.UUID, u sesame.User) (*sesame.User, error) {
-	rows, _ := tx.Query(ctx, insertUserSQL, id, u.Email, u.Name, u.Role, u.PasswordHash)
+	rows, _ := tx.Query(ctx, insertUserSQL, id, u.Email, u.Name, u.Role, u.PasswordHash, nullTime(u.EmailVerifiedAt))
 	created, err := pgx.CollectExactlyOneRow(rows, scanUser)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation: users_email_idx
@@ -253,5 +259,5 @@ func scanUser(row pgx.CollectableRow) (*sesame.User, error) {
 // userFields are where the columns of userColumns are scanned to; the id goes to id.
 func userFields(u *sesame.User, id *uuid.UUID) []any {
 	return []any{id, &u.Email, &u.Name, &u.Role, &u.Banned, &u.PasswordHash, &u.GitHubLogin,
-		&u.GitHubTokenLast4, &u.CreatedAt}
+		&u.GitHubTokenLast4, &u.CreatedAt, nullableTime{&u.EmailVerifiedAt}}
 }

@@ -17,6 +17,8 @@ const (
 	AuditRegistered     AuditAction = "user_registered"
 	AuditSessionCreated AuditAction = "session_created"
 	AuditSessionExpired AuditAction = "session_expired"
+	// AuditIdentityLinked: an account at an OIDC provider was linked to a user by verified email.
+	AuditIdentityLinked AuditAction = "identity_linked"
 )
 
 // Credentials: shared API keys, a user's agent credentials, a user's GitHub personal access token.
@@ -53,17 +55,18 @@ const (
 	AuditUserDeleted          AuditAction = "user_deleted"
 	AuditRegistrationChanged  AuditAction = "registration_changed"
 	AuditUserBudgetChanged    AuditAction = "user_budget_changed"
+	AuditGitHubAppCreated     AuditAction = "github_app_created"
 )
 
 // AuditActions lists every action, grouped as the audit page's filter shows them.
 var AuditActions = []AuditAction{
-	AuditSignIn, AuditSignOut, AuditSignInFailed, AuditRegistered, AuditSessionCreated, AuditSessionExpired,
+	AuditSignIn, AuditSignOut, AuditSignInFailed, AuditRegistered, AuditSessionCreated, AuditSessionExpired, AuditIdentityLinked,
 	AuditAPIKeyCreated, AuditAPIKeyUpdated, AuditAPIKeyDeleted,
 	AuditAgentCredentialCreated, AuditAgentCredentialUpdated, AuditAgentCredentialDeleted,
 	AuditPATCreated, AuditPATUpdated, AuditPATDeleted, AuditSlackLinked,
 	AuditTaskCreated, AuditTaskStarted, AuditTaskCompleted, AuditTaskFailed, AuditTaskStopped, AuditTaskDeleted,
 	AuditSettingsChanged, AuditSandboxPolicyChanged, AuditRoleChanged, AuditUserBanned, AuditUserUnbanned,
-	AuditUserDeleted, AuditRegistrationChanged, AuditUserBudgetChanged,
+	AuditUserDeleted, AuditRegistrationChanged, AuditUserBudgetChanged, AuditGitHubAppCreated,
 }
 
 // Resource types an audit event is about.

@@ -65,6 +65,12 @@ func (a *App) setup(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, "start session", err)
 		return
 	}
+	// Without a GitHub App nothing can be done yet: creating one is the next step.
+	if cfg, err := a.settings(r.Context()); err == nil && cfg.Int(config.GitHubAppID) == 0 {
+		a.flash(r, "Welcome to Sesame. You are its first admin; sign-ups are now closed. Next, create the GitHub App Sesame works as.")
+		http.Redirect(w, r, sesame.GitHubAppPagePath, http.StatusSeeOther)
+		return
+	}
 	a.flash(r, "Welcome to Sesame. You are its first admin; sign-ups are now closed.")
 	http.Redirect(w, r, "/tasks", http.StatusSeeOther)
 }

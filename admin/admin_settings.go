@@ -204,6 +204,7 @@ type settingChanges struct {
 	unset    []string          // keys whose saved value goes (back to the file or the default)
 	typed    map[string]string // what was typed, to show again when something is refused
 	problems map[string]string // key → why its change is refused
+	message  string            // what to tell the admin once saved; "" says which keys were saved
 }
 
 // editable says why key cannot be changed in the admin settings, or "" when it can.
@@ -309,7 +310,11 @@ func (a *App) applySettings(w http.ResponseWriter, r *http.Request, u *sesame.Us
 	a.audit(r, u, action, sesame.ResourceSetting, strings.Join(append(slices.Clone(keys), c.unset...), ","), payload)
 	a.Logger.Info("settings saved", "by", u.ID, "keys", keys, "reset", c.unset)
 	a.settingsSaved(r.Context())
-	a.flash(r, savedMessage(append(keys, c.unset...)))
+	if c.message != "" {
+		a.flash(r, c.message)
+	} else {
+		a.flash(r, savedMessage(append(keys, c.unset...)))
+	}
 	http.Redirect(w, r, done, http.StatusSeeOther)
 }
 

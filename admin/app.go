@@ -68,6 +68,9 @@ type Options struct {
 	Limiter   Limiter      // counts sign-in attempts for every web node (Redis)
 	Repos     Repositories // nil: no GitHub App configured
 	GitHub    TokenChecker // nil: tokens cannot be checked, so none can be connected
+	// GitHubApps creates the GitHub App from its manifest and describes it (/admin/github). nil:
+	// the page only says how to configure an app by hand.
+	GitHubApps GitHubApps
 	// Permissions checks that a user may start a task on a repository (write access through their
 	// connected GitHub login). nil: only admins may start tasks from the web.
 	Permissions RepoPermissions
@@ -169,6 +172,7 @@ func (a *App) routes() http.Handler {
 	a.settingsRoutes(mux)
 	a.userRoutes(mux)
 	a.auditRoutes(mux)
+	a.githubRoutes(mux)
 
 	mux.HandleFunc("/", a.notFound)
 

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -103,9 +104,21 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name, t
 	if gravatar {
 		img += " " + gravatarOrigin
 	}
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src "+img+"; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	forms := "'self'"
+	if extra, ok := r.Context().Value(formActionKey{}).(string); ok {
+		forms += " " + extra
+	}
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src "+img+"; style-src 'self'; script-src 'self'; base-uri 'none'; form-action "+forms+"; frame-ancestors 'none'")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+type formActionKey struct{}
+
+// withFormAction lets the page rendered for r post a form to origin besides this site (the page
+// that sends GitHub the app's manifest).
+func withFormAction(r *http.Request, origin string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), formActionKey{}, origin))
 }
 
 // flash leaves a message for the next page the user sees.

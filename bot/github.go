@@ -16,7 +16,7 @@ import (
 // GitHub sends Sesame's replies to GitHub as the app's installation. Its errors carry sesame codes:
 // ENOTFOUND, EFORBIDDEN and EINVALID for answers a retry will not change, EUNAVAILABLE for the rest.
 type GitHub struct {
-	App *App
+	App AppSource
 }
 
 // Permission returns login's role on repo: "admin", "maintain", "write", "triage", "read" or "none".

@@ -25,7 +25,10 @@ import (
 type GitHubWebhook struct {
 	Secret []byte // the app's webhook secret; empty refuses every delivery
 	AppID  int64  // comments made through this app never trigger
-	Tasks  sesame.TaskSubmitter
+	// Keys, when set, gives the secret and the app id at each delivery instead of Secret and AppID:
+	// the app an admin creates from the manifest is answered at once, without a restart.
+	Keys  func() (secret []byte, appID int64)
+	Tasks sesame.TaskSubmitter
 	// Comments changes or cancels the queued task of a comment that is edited or deleted; nil:
 	// edits and deletions are ignored.
 	Comments CommentTasks
@@ -33,6 +36,22 @@ type GitHubWebhook struct {
 	// Bodies bounds the memory of the bodies being read and checked; the zero value is the default
 	// budget (see BodyBudget).
 	Bodies BodyBudget
+}
+
+func (h *GitHubWebhook) secret() []byte {
+	if h.Keys != nil {
+		s, _ := h.Keys()
+		return s
+	}
+	return h.Secret
+}
+
+func (h *GitHubWebhook) appID() int64 {
+	if h.Keys != nil {
+		_, id := h.Keys()
+		return id
+	}
+	return h.AppID
 }
 
 // webhookReadTimeout bounds the time a body may take to arrive, and so how long a slow sender holds
@@ -45,7 +64,8 @@ func (h *GitHubWebhook) Handle(c *gin.Context) {
 	delivery := c.GetHeader("X-GitHub-Delivery")
 	log := h.Logger.With("delivery_id", delivery, "event", event)
 
-	if len(h.Secret) == 0 {
+	secret := h.secret()
+	if len(secret) == 0 {
 		log.Error("webhook refused: no webhook secret configured (GITHUB_WEBHOOK_SECRET)")
 		fail(c, http.StatusServiceUnavailable, "This Sesame server has no GitHub webhook secret configured.")
 		return
@@ -73,7 +93,7 @@ func (h *GitHubWebhook) Handle(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "Could not read the request body.")
 		return
 	}
-	if !signedBy(h.Secret, sig, body) {
+	if !signedBy(secret, sig, body) {
 		log.Warn("webhook refused: wrong signature")
 		fail(c, http.StatusUnauthorized, "Missing or invalid X-Hub-Signature-256.")
 		return
@@ -156,7 +176,7 @@ func (h *GitHubWebhook) commandOf(c *gin.Context, sender, author ghUser, via *gh
 		ignore(c, "comments by bots never trigger Sesame")
 		return cmd, false, nil
 	}
-	if via != nil && h.AppID != 0 && via.ID == h.AppID {
+	if appID := h.appID(); via != nil && appID != 0 && via.ID == appID {
 		ignore(c, "comments made by this app never trigger Sesame")
 		return cmd, false, nil
 	}

@@ -96,19 +96,14 @@ var registry = []Setting{
 
 	// GitHub App.
 	{Key: GitHubAppID, Env: "GITHUB_APP_ID", Type: TypeInt, Default: "0",
-		Restart:     true,
-		Description: "Numeric ID of the GitHub App; 0 means no app is configured"},
+		Description: "Numeric ID of the GitHub App; 0 means no app is configured. Creating the app from /admin/github saves it, with the key and the webhook secret"},
 	{Key: GitHubPrivateKey, Env: "GITHUB_APP_PRIVATE_KEY", Type: TypeString, Secret: true,
-		Restart:     true,
 		Description: "Private key of the GitHub App as PEM text"},
 	{Key: GitHubPrivateKeyPath, Env: "GITHUB_APP_PRIVATE_KEY_PATH", Type: TypeString,
-		Restart:     true,
 		Description: "File holding the GitHub App private key, read when the PEM text is not set"},
 	{Key: GitHubWebhookSecret, Env: "GITHUB_WEBHOOK_SECRET", Type: TypeString, Secret: true,
-		Restart:     true,
 		Description: "Secret that GitHub signs webhook deliveries with"},
 	{Key: GitHubAPIURL, Env: "GITHUB_API_URL", Type: TypeString, Default: "https://api.github.com/",
-		Restart:     true,
 		Format:      FormatURL,
 		Description: "GitHub REST API root; change it for GitHub Enterprise Server"},
 

@@ -37,7 +37,8 @@ type outcome struct {
 	prNumber  int
 	prURL     string
 	branch    string
-	pushed    bool // the branch is on the remote
+	title     string // the pull request's title from the utility model; "" for title(t.Instruction)
+	pushed    bool   // the branch is on the remote
 	// onPR: the task worked on an existing pull request's branch (prNumber); commits are what it
 	// pushed there, rebased whether they were replayed onto a head that moved.
 	onPR     bool
@@ -126,8 +127,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	if t.Base != "" { // --base: checked by sesame.CheckBranch when the request was made
 		base, from = "refs/heads/"+t.Base, t.Base
 	}
-	o.branch = gitops.BranchName(t.IssueNumber, t.Instruction, t.ID) // web requests have no issue: 0
-	var pr *sesame.PullRequestInfo                                   // the pull request the task adds to; nil: it opens one
+	var pr *sesame.PullRequestInfo // the pull request the task adds to; nil: it opens one
 	var conversation []sesame.Comment
 	if iterates(t) {
 		var stop *outcome
@@ -135,6 +135,8 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 			return *stop
 		}
 		base, from, o.branch, o.onPR = "refs/heads/"+pr.HeadRef, pr.HeadRef, pr.HeadRef, true
+	} else {
+		o.branch = r.branchName(ctx, t, log) // naming.go: the utility model's words, recorded, or Sesame's
 	}
 	if err := r.Mirrors.Checkout(ctx, mirror, workspace, repo.CloneURL, base, o.branch); err != nil {
 		log.Error("check out", "err", r.masker().String(err.Error()))
@@ -222,7 +224,12 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	}
 
 	// The result: commit, push, open the pull request.
-	hash, changed, err := gitops.Commit(workspace, mirror, r.signature(ctx, t, log), commitMessage(t, r.describe(t), r.taskURL(t.ID)), set.CoAuthoredBy)
+	message, prTitle := r.changeNames(ctx, t, workspace, mirror, log) // naming.go: "" for Sesame's own
+	if message == "" {
+		message = commitMessage(t, r.describe(t), r.taskURL(t.ID))
+	}
+	o.title = prTitle
+	hash, changed, err := gitops.Commit(workspace, mirror, r.signature(ctx, t, log), message, set.CoAuthoredBy)
 	if err != nil {
 		log.Error("commit", "err", err)
 		o.status, o.reason = sesame.StatusFailed, "Sesame could not commit the agent's changes."
@@ -263,7 +270,7 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 func (r *Runner) openPullRequest(ctx context.Context, t *sesame.Task, o outcome, base string, log *slog.Logger) outcome {
 	var err error
 	o.prNumber, o.prURL, err = r.Host.CreatePullRequest(ctx, t.InstallationID, t.Repo, sesame.PullRequest{
-		Title: draftTitle(title(t.Instruction), o), Body: r.masker().String(prBody(t, r.describe(t), o, r.taskURL(t.ID))), Head: o.branch, Base: base,
+		Title: draftTitle(o.prTitle(t), o), Body: r.masker().String(prBody(t, r.describe(t), o, r.taskURL(t.ID))), Head: o.branch, Base: base,
 		Draft: o.stop != nil,
 	})
 	if err != nil {

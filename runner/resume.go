@@ -76,8 +76,14 @@ func (r *Runner) resumeFromPush(ctx context.Context, t *sesame.Task, log *slog.L
 	if o.onPR { // pushing onto a pull request, not recorded as done: the task starts over
 		return outcome{}, false
 	}
+	// The branch and title the utility model gave it, as recorded before the push (naming.go).
+	recorded, prTitle := r.recordedNames(ctx, t, log)
+	o.title = prTitle
 	if o.branch == "" { // it was pushing when its worker died: did the push land?
-		o.branch = gitops.BranchName(t.IssueNumber, t.Instruction, t.ID)
+		o.branch = recorded
+		if o.branch == "" {
+			o.branch = gitops.BranchName(t.IssueNumber, t.Instruction, t.ID)
+		}
 		token, err := r.Host.GitToken(ctx, t.InstallationID)
 		if err != nil {
 			log.Error("installation token", "err", err)

@@ -57,6 +57,9 @@ type Runner struct {
 	Submitter sesame.TaskSubmitter
 	// Budgets holds requesters to their monthly cost budgets (budget.go); nil: none apply.
 	Budgets Budgets
+	// Namer asks the utility model for the branch name, commit message and pull request title
+	// (naming.go); nil: Sesame's own deterministic names.
+	Namer Namer
 
 	once    sync.Once
 	mu      sync.Mutex

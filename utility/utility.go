@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -57,6 +58,14 @@ func (s Settings) baseURL() string {
 		return DefaultBaseURL
 	}
 	return u
+}
+
+// where is the base URL for an error message: without a password it may hold.
+func (s Settings) where() string {
+	if u, err := url.Parse(s.baseURL()); err == nil {
+		return u.Redacted()
+	}
+	return "the configured AI_BASE_URL"
 }
 
 func (s Settings) model() string {
@@ -108,6 +117,12 @@ func (c *Client) ChangeNames(ctx context.Context, req sesame.NamingRequest) (ses
 		return sesame.ChangeNames{}, err
 	}
 	return changeNames(answer)
+}
+
+// Enabled reports whether the settings, as they are now, name a model to ask (Settings.Enabled).
+func (c *Client) Enabled() bool {
+	_, ok := c.settings()
+	return ok
 }
 
 func (c *Client) settings() (Settings, bool) {
@@ -163,10 +178,10 @@ func (c *Client) ask(ctx context.Context, set Settings, system, user string) (st
 	if err != nil {
 		return "", err
 	}
-	url := set.baseURL() + "/chat/completions"
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	endpoint := set.baseURL() + "/chat/completions"
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
-		return "", fmt.Errorf("utility model at %s: %w", set.baseURL(), err)
+		return "", fmt.Errorf("utility model at %s: %w", set.where(), err)
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("Accept", "application/json")
@@ -181,17 +196,17 @@ func (c *Client) ask(ctx context.Context, set Settings, system, user string) (st
 	resp, err := hc.Do(hr)
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
-			return "", fmt.Errorf("utility model at %s gave no answer within %s", set.baseURL(), limit)
+			return "", fmt.Errorf("utility model at %s gave no answer within %s", set.where(), limit)
 		}
-		return "", fmt.Errorf("utility model at %s: %w", set.baseURL(), errors.Unwrap(err)) // *url.Error repeats the URL
+		return "", fmt.Errorf("utility model at %s: %w", set.where(), errors.Unwrap(err)) // *url.Error repeats the URL
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
-			return "", fmt.Errorf("utility model at %s gave no whole answer within %s", set.baseURL(), limit)
+			return "", fmt.Errorf("utility model at %s gave no whole answer within %s", set.where(), limit)
 		}
-		return "", fmt.Errorf("utility model at %s: read the answer: %w", set.baseURL(), err)
+		return "", fmt.Errorf("utility model at %s: read the answer: %w", set.where(), err)
 	}
 	if resp.StatusCode/100 != 2 {
 		var e apiError
@@ -200,12 +215,12 @@ func (c *Client) ask(ctx context.Context, set Settings, system, user string) (st
 		if msg == "" {
 			msg = http.StatusText(resp.StatusCode)
 		}
-		return "", fmt.Errorf("utility model at %s answered %d: %s", set.baseURL(), resp.StatusCode, msg)
+		return "", fmt.Errorf("utility model at %s answered %d: %s", set.where(), resp.StatusCode, msg)
 	}
 	var cr chatResponse
 	if err := json.Unmarshal(raw, &cr); err != nil || len(cr.Choices) == 0 {
 		return "", fmt.Errorf("utility model at %s answered %d in %s without a Chat Completions choice",
-			set.baseURL(), resp.StatusCode, time.Since(start).Round(time.Millisecond))
+			set.where(), resp.StatusCode, time.Since(start).Round(time.Millisecond))
 	}
 	return content(cr.Choices[0].Message.Content), nil
 }

@@ -67,8 +67,12 @@ type Main struct {
 	// lines makes the run tasks of an issue or pull request wait their turn, and wakes them.
 	lines *queue.Lines
 
-	maskers  []*mask.Masker // fed every secret of the settings at each reload
-	settings *redis.PubSub  // messages that settings were saved (syncSettings)
+	maskers []*mask.Masker // fed every secret of the settings at each reload
+	// app is the GitHub App as the settings say now: replaced at a reload when an admin created it
+	// from the manifest (configureApp). appSaid is the last problem logged about it.
+	app      *bot.LiveApp
+	appSaid  string
+	settings *redis.PubSub // messages that settings were saved (syncSettings)
 
 	mirrors  *gitops.Cache
 	runner   *runner.Runner
@@ -112,7 +116,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("ENCRYPTION_KEY: %w", err)
 	}
 	m.Live = config.NewLive(cfg, config.OpenSaved{Saved: postgres.NewSettingStore(m.DB), Sealer: m.Sealer})
-	m.Live.BeforeSwap = m.maskSecrets
+	m.app = &bot.LiveApp{}
+	m.Live.BeforeSwap = func(c *config.Config) {
+		m.maskSecrets(c)
+		m.configureApp(c)
+	}
 	if err := m.Live.Reload(ctx); err != nil {
 		m.Logger.Error("saved settings; starting without the ones that could not be read", "err", err)
 	}
@@ -137,19 +145,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Submitter = &queue.Submitter{Store: m.Tasks, Client: m.Queue, Logger: m.Logger, Audit: m.auditBatch}
 	m.lines = &queue.Lines{Store: m.Tasks, Client: m.Queue, Inspector: asynq.NewInspectorFromRedisClient(m.Redis), Logger: m.Logger}
 
-	var app *bot.App
-	if cfg.Int(config.GitHubAppID) != 0 {
-		key, err := cfg.GitHubPrivateKey()
-		if err != nil {
-			return err
-		}
-		if app, err = bot.NewApp(int64(cfg.Int(config.GitHubAppID)), key, cfg.String(config.GitHubAPIURL), nil); err != nil {
-			return err
-		}
-	} else {
-		m.Logger.Warn("no GitHub App configured (GITHUB_APP_ID): GitHub comments cannot be answered")
-	}
-
+	m.configureApp(m.Live.Current()) // Reload did when it read what admins saved; not when that failed
+	app := m.app
 	if m.Role != RoleWorker {
 		if err := m.openWeb(ctx, app); err != nil {
 			return err
@@ -282,7 +279,7 @@ var (
 
 // newRunner wires the runner: its stores, sandbox, mirrors, agents and the masker fed with every
 // secret this server knows.
-func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
+func (m *Main) newRunner(app *bot.LiveApp) (*runner.Runner, error) {
 	cfg := m.Config
 	masker := mask.New(m.Live.Current().Secrets()...)
 	m.maskers = append(m.maskers, masker)
@@ -366,12 +363,11 @@ func (m *Main) newRunner(app *bot.App) (*runner.Runner, error) {
 		Submitter: m.Submitter,
 	}
 	r.Origins = map[sesame.Source]runner.Origin{sesame.SourceWeb: admin.WebOrigin{}}
-	if app != nil {
-		gh := &bot.GitHub{App: app}
-		r.Host = gh
-		r.Origins[sesame.SourceGitHub] = &bot.GitHubOrigin{GitHub: gh, Tasks: m.Tasks, Events: r.Events, Masker: masker,
-			TaskURL: func(id string) string { return r.BaseURL + "/tasks/" + id }, Logger: m.Logger}
-	}
+	// The app may be created later, from /admin/github: until then GitHub's parts say that there is none.
+	gh := &bot.GitHub{App: app}
+	r.Host = gh
+	r.Origins[sesame.SourceGitHub] = &bot.GitHubOrigin{GitHub: gh, Tasks: m.Tasks, Events: r.Events, Masker: masker,
+		TaskURL: func(id string) string { return r.BaseURL + "/tasks/" + id }, Logger: m.Logger}
 	m.addSlackOrigin(r, masker)
 	return r, nil
 }

@@ -25,7 +25,7 @@ func (m *Main) slackBot() *bot.Slack {
 
 // slackRoutes receives the /sesame slash command and the clicks on Sesame's Slack messages. Without
 // a signing secret (SLACK_SIGNING_SECRET) both refuse every request.
-func (m *Main) slackRoutes(engine *gin.Engine, app *bot.App) {
+func (m *Main) slackRoutes(engine *gin.Engine, app *bot.LiveApp) {
 	commands := &bot.SlackCommands{
 		Verifier: bot.SlackVerifier{Secret: []byte(m.Config.String(config.SlackSigningSecret))},
 		Slack:    m.slackBot(),
@@ -34,9 +34,7 @@ func (m *Main) slackRoutes(engine *gin.Engine, app *bot.App) {
 		Channels: postgres.NewSlackChannels(m.DB),
 		Logger:   m.Logger.With("component", "slack"),
 	}
-	if app != nil {
-		commands.Repos, commands.Permissions = app, &bot.GitHub{App: app}
-	}
+	commands.Repos, commands.Permissions = app, &bot.GitHub{App: app}
 	stopMasker := mask.New(m.Live.Current().Secrets()...)
 	m.maskers = append(m.maskers, stopMasker)
 	interact := &bot.SlackInteractivity{

@@ -21,15 +21,16 @@ import (
 
 // openWeb builds the HTTP side: gin receives GitHub's webhooks and answers health checks; every other
 // path is the web app. Both sit behind one listener.
-func (m *Main) openWeb(ctx context.Context, app *bot.App) error {
+func (m *Main) openWeb(ctx context.Context, app *bot.LiveApp) error {
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
 	engine.Use(gin.Recovery())
 	engine.GET("/healthz", m.healthz)
 	engine.GET("/readyz", m.readyz)
 	hook := &bot.GitHubWebhook{
-		Secret: []byte(m.Config.String(config.GitHubWebhookSecret)),
-		AppID:  int64(m.Config.Int(config.GitHubAppID)),
+		// The secret and the app as the settings say at each delivery: an app created from
+		// /admin/github is answered at once.
+		Keys:   m.webhookKeys,
 		Tasks:  m.Submitter,
 		Logger: m.Logger,
 		// An edited or deleted comment changes or cancels its task while the task waits.
@@ -69,7 +70,7 @@ func (m *Main) openWeb(ctx context.Context, app *bot.App) error {
 }
 
 // newWebApp wires the web app to its stores, the live event hub and GitHub.
-func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
+func (m *Main) newWebApp(app *bot.LiveApp) (*admin.App, error) {
 	m.sessions = pgxstore.New(m.DB.Pool)
 	m.hub = events.NewHub(m.Redis, m.Logger)
 	stopMasker := mask.New(m.Live.Current().Secrets()...)
@@ -96,9 +97,7 @@ func (m *Main) newWebApp(app *bot.App) (*admin.App, error) {
 		Budgets:     postgres.NewUserStore(m.DB),
 		Logger:      m.Logger,
 	}
-	if app != nil {
-		// Without an app only admins may start tasks from the web: no one's write access can be checked.
-		opts.Repos, opts.GitHub, opts.Permissions = app, app, &bot.GitHub{App: app}
-	}
+	// Until an app is configured these answer that there is none (and where to create it).
+	opts.Repos, opts.GitHub, opts.Permissions, opts.GitHubApps = app, app, &bot.GitHub{App: app}, m.appAdmin()
 	return admin.New(opts)
 }

@@ -109,13 +109,16 @@ func (s *Server) userJSON(apiBase string, u user) userJSON {
 }
 
 func (s *Server) appJSON(apiBase string, withCount bool) appJSON {
+	s.mu.Lock()
+	name := s.appNameLocked()
+	s.mu.Unlock()
 	a := appJSON{
 		ID:          s.AppID,
 		ClientID:    s.ClientID,
 		Slug:        s.AppSlug,
 		NodeID:      nodeID("A_kwHO", s.AppID),
 		Owner:       s.userJSON(apiBase, user{login: appOwner, id: 9_000_001, typ: "Organization"}),
-		Name:        s.AppSlug,
+		Name:        name,
 		Description: "Sesame test app",
 		ExternalURL: s.URL,
 		HTMLURL:     s.URL + "/apps/" + s.AppSlug,

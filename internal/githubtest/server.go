@@ -53,6 +53,12 @@ type Server struct {
 	rateSpentTill time.Time            // SpendRateLimit: REST calls are refused until then
 	reviews       map[int64]*ReviewComment
 	reviewOrder   []int64
+	// The manifest flow (manifest.go): manifests received, and the app the last conversion made.
+	manifests  []*pendingManifest
+	hookSecret string
+	hookURL    string
+	setupURL   string
+	appName    string
 }
 
 // Request is one request the server received. It never holds credentials:
@@ -130,6 +136,13 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /repos/{owner}/{repo}/pulls/{number}/comments", s.handleCreateReviewComment)
 	s.mux.HandleFunc("PATCH /repos/{owner}/{repo}/pulls/comments/{id}", s.handleEditReviewComment)
 	s.mux.HandleFunc("POST /repos/{owner}/{repo}/pulls/comments/{id}/reactions", s.handleReactToReviewComment)
+	s.mux.HandleFunc("GET /app/hook/config", s.handleHookConfig)
+	s.mux.HandleFunc("POST /settings/apps/new", s.handleNewApp)
+	s.mux.HandleFunc("POST /organizations/{org}/settings/apps/new", s.handleNewApp)
+	s.mux.HandleFunc("POST /settings/apps/new/{code}/create", s.handleCreateApp)
+	s.mux.HandleFunc("POST /app-manifests/{code}/conversions", s.handleConversion)
+	s.mux.HandleFunc("GET /apps/{slug}/installations/new", s.handleInstallPage)
+	s.mux.HandleFunc("POST /apps/{slug}/installations/new", s.handleInstall)
 	s.mux.HandleFunc("GET /{owner}/{repo}/info/refs", s.handleGit)
 	s.mux.HandleFunc("POST /{owner}/{repo}/git-upload-pack", s.handleGit)
 	s.mux.HandleFunc("POST /{owner}/{repo}/git-receive-pack", s.handleGit)

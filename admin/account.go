@@ -101,12 +101,14 @@ func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 // renderLogin shows the sign-in form, offering sign-up while it is open.
 func (a *App) renderLogin(w http.ResponseWriter, r *http.Request, status int, v loginView) {
 	v.SignupOpen = a.signupOpen(r)
+	v.OIDC = a.oidcButtonFor(r, v.Next)
 	a.render(w, r, status, "login", "Sign in", v)
 }
 
 type loginView struct {
 	Email, Next, Error string
 	SignupOpen         bool
+	OIDC               *oidcButton // "Sign in with …"; nil when OIDC sign-in is off
 }
 
 func (a *App) login(w http.ResponseWriter, r *http.Request) {

@@ -48,7 +48,7 @@ func TestAdminSettingsPage(t *testing.T) {
 		"Locked by the environment variable <code>SMTP_HOST</code>",
 		"<code>git.includeCoAuthoredBy</code>",
 		"Startup setting: set <code>WORKER_CONCURRENCY</code>",
-		"Not in effect yet: Sign-in through an OIDC provider is not available yet",
+		"register BASE_URL/auth/oidc/{this id}/callback as the redirect URL", // OIDC_PROVIDER_ID
 		"Applies after Sesame restarts.",
 	} {
 		if !strings.Contains(page.body, want) {

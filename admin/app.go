@@ -103,6 +103,7 @@ type App struct {
 	frames   *frameCache
 	proxies  proxies // TRUSTED_PROXIES
 	access   *accessCache
+	oidc     *oidcProviders // providers of OIDC sign-in, discovered once per issuer
 	handler  http.Handler
 	set      atomic.Bool // a user exists: setup is over
 }
@@ -150,6 +151,7 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("POST /logout", a.logout)
 	mux.HandleFunc("GET /signup", a.signupPage)
 	mux.HandleFunc("POST /signup", a.signup)
+	a.oidcRoutes(mux)
 
 	mux.Handle("GET /tasks", a.requireUser(a.taskList))
 	mux.Handle("GET /tasks/new", a.requireUser(a.taskForm))

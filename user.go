@@ -144,8 +144,9 @@ type UserStore interface {
 	// UserByIdentity returns the user the identity id (provider, issuer and subject; Email is not
 	// compared) belongs to, and records that it was used now. ENOTFOUND when it is nobody's.
 	UserByIdentity(ctx context.Context, id Identity) (*User, error)
-	// LinkIdentity records id as the user's. Linking an identity to the user it already belongs to
-	// changes nothing; ECONFLICT when it belongs to another user, ENOTFOUND for an unknown user.
+	// LinkIdentity records id as the user's, and marks their address confirmed when id.EmailVerified
+	// and id.Email is it. Linking an identity to the user it already belongs to changes nothing else;
+	// ECONFLICT when it belongs to another user, ENOTFOUND for an unknown user.
 	LinkIdentity(ctx context.Context, userID string, id Identity) error
 	// CreateUserWithIdentity creates u (role as given, "" is RoleUser) and records id as theirs, in
 	// one transaction. ECONFLICT, creating nothing, when the email is taken or id is someone's.

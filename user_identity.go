@@ -9,4 +9,7 @@ type Identity struct {
 	Issuer   string // the ID token's "iss"
 	Subject  string // the ID token's "sub"
 	Email    string // the address the provider gave when the identity was recorded, for the record
+	// EmailVerified says the provider vouched for Email: linking the identity to the user with that
+	// address marks it confirmed (User.EmailVerifiedAt).
+	EmailVerified bool
 }

@@ -311,14 +311,15 @@ func (a *App) oidcVerify(ctx context.Context, s oidcSettings, flow oidcFlow, cod
 		claims.Name, claims.Username = orElse(claims.Name, more.Name), orElse(claims.Username, more.Username)
 	}
 	claims.Subject, claims.Email = idt.Subject, strings.TrimSpace(claims.Email)
-	return sesame.Identity{Provider: s.ID, Issuer: idt.Issuer, Subject: idt.Subject, Email: claims.Email}, claims, nil
+	return sesame.Identity{Provider: s.ID, Issuer: idt.Issuer, Subject: idt.Subject, Email: claims.Email,
+		EmailVerified: claims.EmailVerified != nil && bool(*claims.EmailVerified)}, claims, nil
 }
 
 // oidcUser finds, links or creates the user of identity id. It returns the user to sign in, or nil
 // with the status and message of the refusal; err only for a failure of the server.
 func (a *App) oidcUser(r *http.Request, s oidcSettings, id sesame.Identity, c oidcClaims) (*sesame.User, int, string, error) {
 	ctx := r.Context()
-	verified := c.EmailVerified != nil && bool(*c.EmailVerified)
+	verified := id.EmailVerified
 	for attempt := 0; ; attempt++ {
 		u, err := a.Users.UserByIdentity(ctx, id)
 		if err == nil {
@@ -365,7 +366,8 @@ func (a *App) oidcUser(r *http.Request, s oidcSettings, id sesame.Identity, c oi
 			a.oidcFailed(r, nil, s, "email not verified by the provider; no account made")
 			return nil, http.StatusForbidden, fmt.Sprintf("%s has not confirmed that %s is your address, so Sesame did not make an account with it. Confirm it at %s, then sign in again.", s.Name, c.Email, s.Name), nil
 		}
-		created, err := a.Users.CreateUserWithIdentity(ctx, sesame.User{Name: oidcName(c), Email: c.Email, Role: sesame.RoleUser}, id)
+		created, err := a.Users.CreateUserWithIdentity(ctx, sesame.User{Name: oidcName(c), Email: c.Email, Role: sesame.RoleUser,
+			EmailVerifiedAt: time.Now()}, id) // only a verified address makes an account
 		if sesame.ErrorCode(err) == sesame.ECONFLICT && attempt == 0 {
 			continue // the same person's other sign-in, or a sign-up with this address, came first
 		} else if err != nil {

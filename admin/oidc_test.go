@@ -168,7 +168,7 @@ func TestOIDCSignInCreatesTheUserOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Name != "Grace Hopper" || u.Role != sesame.RoleUser || u.PasswordHash != "" {
+	if u.Name != "Grace Hopper" || u.Role != sesame.RoleUser || u.PasswordHash != "" || u.EmailVerifiedAt.IsZero() {
 		t.Errorf("created %+v", u)
 	}
 	if n := oe.userCount(t); n != before+1 {
@@ -250,6 +250,9 @@ func TestOIDCLinksByVerifiedEmail(t *testing.T) {
 	u, err := oe.users.UserByIdentity(context.Background(), sesame.Identity{Provider: "oidc", Issuer: oe.idp.URL, Subject: "bob-at-acme"})
 	if err != nil || u.ID != bob.ID {
 		t.Fatalf("identity: %v, %v", u, err)
+	}
+	if !bob.EmailVerifiedAt.IsZero() || u.EmailVerifiedAt.IsZero() {
+		t.Errorf("bob's address confirmed at %v before the link, %v after; want never, then now", bob.EmailVerifiedAt, u.EmailVerifiedAt)
 	}
 
 	// Bob's address at the provider changes, unverified: his identity still finds him.

@@ -87,5 +87,12 @@ func linkIdentity(ctx context.Context, tx pgx.Tx, userID string, id sesame.Ident
 	case owner != userID:
 		return sesame.Errorf(sesame.ECONFLICT, "This identity belongs to another user.")
 	}
+	if id.EmailVerified && id.Email != "" {
+		// The provider vouched for the address: it counts as confirmed, as a link sent by email would.
+		if _, err := tx.Exec(ctx, `UPDATE users SET email_verified_at = now(), updated_at = now()
+			WHERE id = $1 AND email_verified_at IS NULL AND lower(email) = $2`, userID, normalizeEmail(id.Email)); err != nil {
+			return wrapErr("confirm email", err)
+		}
+	}
 	return nil
 }

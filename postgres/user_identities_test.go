@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	sesame "github.com/sesame-works/sesame"
 	"github.com/sesame-works/sesame/postgres"
@@ -18,6 +19,14 @@ func TestIdentities(t *testing.T) {
 	ada := mustCreate(t, users, "Ada", "ada@example.com", sesame.RoleAdmin)
 	bob := mustCreate(t, users, "Bob", "bob@example.com", sesame.RoleUser)
 	id := sesame.Identity{Provider: "oidc", Issuer: "https://idp.example", Subject: "sub-1", Email: "Bob@Example.com"}
+	verifiedAt := func(id string) time.Time {
+		t.Helper()
+		u, err := users.User(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.EmailVerifiedAt
+	}
 
 	if _, err := users.UserByIdentity(ctx, id); sesame.ErrorCode(err) != sesame.ENOTFOUND {
 		t.Fatalf("unknown identity: %v, want ENOTFOUND", err)
@@ -25,8 +34,23 @@ func TestIdentities(t *testing.T) {
 	if err := users.LinkIdentity(ctx, bob.ID, id); err != nil {
 		t.Fatal(err)
 	}
+	if !verifiedAt(bob.ID).IsZero() {
+		t.Error("an identity whose address the provider did not vouch for confirmed bob's address")
+	}
+	id.EmailVerified = true
 	if err := users.LinkIdentity(ctx, bob.ID, id); err != nil {
 		t.Fatalf("linking again to the same user: %v", err)
+	}
+	if verifiedAt(bob.ID).IsZero() {
+		t.Error("a verified address linked: bob's address is still unconfirmed")
+	}
+	// Another address, even verified, confirms nothing of Ada's.
+	if err := users.LinkIdentity(ctx, ada.ID, sesame.Identity{Provider: "oidc", Issuer: id.Issuer, Subject: "ada-sub",
+		Email: "ada@elsewhere.example", EmailVerified: true}); err != nil {
+		t.Fatal(err)
+	}
+	if !verifiedAt(ada.ID).IsZero() {
+		t.Error("an identity with another address confirmed ada's")
 	}
 	if err := users.LinkIdentity(ctx, ada.ID, id); sesame.ErrorCode(err) != sesame.ECONFLICT {
 		t.Fatalf("linking bob's identity to ada: %v, want ECONFLICT", err)

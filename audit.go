@@ -67,6 +67,7 @@ var AuditActions = []AuditAction{
 	AuditTaskCreated, AuditTaskStarted, AuditTaskCompleted, AuditTaskFailed, AuditTaskStopped, AuditTaskDeleted,
 	AuditSettingsChanged, AuditSandboxPolicyChanged, AuditRoleChanged, AuditUserBanned, AuditUserUnbanned,
 	AuditUserDeleted, AuditRegistrationChanged, AuditUserBudgetChanged, AuditGitHubAppCreated,
+	AuditEmailSent, AuditEmailVerified, AuditPasswordReset, AuditTestEmail, // email.go
 }
 
 // Resource types an audit event is about.

@@ -101,11 +101,13 @@ func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 // renderLogin shows the sign-in form, offering sign-up while it is open.
 func (a *App) renderLogin(w http.ResponseWriter, r *http.Request, status int, v loginView) {
 	v.SignupOpen = a.signupOpen(r)
+	v.CanReset = a.canReset(r)
 	v.OIDC = a.oidcButtonFor(r, v.Next)
 	a.render(w, r, status, "login", "Sign in", v)
 }
 
 type loginView struct {
+	loginEmail
 	Email, Next, Error string
 	SignupOpen         bool
 	OIDC               *oidcButton // "Sign in with …"; nil when OIDC sign-in is off
@@ -155,6 +157,9 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.audit(r, nil, sesame.AuditSignInFailed, sesame.ResourceUser, u.ID, map[string]any{"email": v.Email, "reason": "banned"})
 		v.Error = "This account is suspended. Ask an admin of this Sesame server."
 		a.renderLogin(w, r, http.StatusForbidden, v)
+		return
+	}
+	if a.unconfirmed(w, r, v, u) { // REQUIRE_EMAIL_VERIFICATION: verify.go
 		return
 	}
 	a.signedIn(r.Context(), v.Email, addr)
@@ -233,6 +238,9 @@ func (a *App) signup(w http.ResponseWriter, r *http.Request) {
 	}
 	a.Logger.Info("user signed up", "user_id", created.ID)
 	a.audit(r, created, sesame.AuditRegistered, sesame.ResourceUser, created.ID, map[string]any{"email": created.Email, "role": string(created.Role)})
+	if a.afterSignUp(w, r, created) { // REQUIRE_EMAIL_VERIFICATION: a link by email, no session yet (verify.go)
+		return
+	}
 	if err := a.signIn(r, created); err != nil {
 		a.serverError(w, r, "start session", err)
 		return

@@ -80,6 +80,7 @@ type adminSettingsView struct {
 	Groups []settingGroupView
 	Error  string // about the whole form
 	Saved  string // the group just saved, to scroll to
+	Email  emailSettingsView
 }
 
 func (a *App) settingsRoutes(mux *http.ServeMux) {
@@ -127,7 +128,7 @@ func (a *App) settingsPageView(cfg *config.Config, typed map[string]string, prob
 		f.Error = problems[s.Key]
 		byGroup[groupOf(s.Key)] = append(byGroup[groupOf(s.Key)], f)
 	}
-	var view adminSettingsView
+	view := adminSettingsView{Email: a.emailSettings(cfg)}
 	for _, g := range settingGroups {
 		if len(byGroup[g.ID]) > 0 {
 			view.Groups = append(view.Groups, settingGroupView{settingGroup: g, Fields: byGroup[g.ID]})

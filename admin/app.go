@@ -91,6 +91,12 @@ type Options struct {
 	Budgets sesame.BudgetStore
 	// Credentials keeps users' own API keys and agent credentials. nil: the settings page offers none.
 	Credentials sesame.UserCredentials
+	// Mailer sends email: address confirmations, password reset links, the admin's test message.
+	// nil: this server sends no email, whatever the SMTP settings say.
+	Mailer Mailer
+	// EmailTokens keeps the single-use links sent by email. nil: no links (no address confirmation
+	// by email, no password reset).
+	EmailTokens sesame.EmailTokens
 	Logger      *slog.Logger
 }
 
@@ -151,6 +157,7 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("POST /logout", a.logout)
 	mux.HandleFunc("GET /signup", a.signupPage)
 	mux.HandleFunc("POST /signup", a.signup)
+	a.emailRoutes(mux) // address confirmation, password reset, test email (verify.go)
 	a.oidcRoutes(mux)
 
 	mux.Handle("GET /tasks", a.requireUser(a.taskList))

@@ -99,5 +99,6 @@ func (m *Main) newWebApp(app *bot.LiveApp) (*admin.App, error) {
 	}
 	// Until an app is configured these answer that there is none (and where to create it).
 	opts.Repos, opts.GitHub, opts.Permissions, opts.GitHubApps = app, app, &bot.GitHub{App: app}, m.appAdmin()
+	opts.Mailer, opts.EmailTokens = m.emailOptions() // email over SMTP with the live settings (mail.go)
 	return admin.New(opts)
 }

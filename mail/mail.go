@@ -65,7 +65,8 @@ func (s Settings) Problem() string {
 	return ""
 }
 
-// DefaultTimeout bounds a whole send: connecting, the TLS handshake, authenticating and the message.
+// DefaultTimeout bounds a whole send: half of it for connecting, the TLS handshake and signing in,
+// half for the message.
 const DefaultTimeout = 20 * time.Second
 
 // Sender sends mail with the settings Settings returns at each send. Its zero value other than
@@ -136,7 +137,7 @@ func (s *Sender) Send(ctx context.Context, to, subject, body string) error {
 func (s *Sender) options(set Settings, timeout time.Duration) []gomail.Option {
 	opts := []gomail.Option{
 		gomail.WithPort(set.Port),
-		gomail.WithTimeout(timeout),
+		gomail.WithTimeout(timeout / 2), // go-mail's deadline is set once to connect, once more to send
 		gomail.WithTLSConfig(&tls.Config{ServerName: set.Host, RootCAs: s.RootCAs, MinVersion: tls.VersionTLS12}),
 	}
 	switch {

@@ -121,15 +121,12 @@ var registry = []Setting{
 
 	// Model for utility tasks.
 	{Key: AIAPIKey, Env: "AI_API_KEY", Aliases: []string{"OPENAI_API_KEY"}, Type: TypeString, Secret: true,
-		NotYet:      "No utility task uses a model yet: branch names, commit messages and titles are made without one",
-		Description: "API key of the model that names branches, commits and task titles"},
+		Description: "API key of the utility model, which names a task's branch and writes its commit message and pull request title (10 s a question; Sesame's own names when it is unset, fails or answers wrongly). OPENAI_API_KEY alone sets it too: Codex's key turns the utility model on against OpenAI. Empty with the default base URL: no utility model"},
 	{Key: AIBaseURL, Env: "AI_BASE_URL", Type: TypeString, Default: "https://api.openai.com/v1",
-		NotYet:      "No utility task uses a model yet: branch names, commit messages and titles are made without one",
 		Format:      FormatURL,
-		Description: "Base URL of the OpenAI-compatible API used for those utility tasks"},
+		Description: "Base URL of the utility model's OpenAI-compatible Chat Completions API ({this}/chat/completions); another than OpenAI's, e.g. http://localhost:11434/v1 for Ollama, turns the utility model on without a key"},
 	{Key: AIModel, Env: "AI_MODEL", Type: TypeString, Default: "gpt-4o-mini",
-		NotYet:      "No utility task uses a model yet: branch names, commit messages and titles are made without one",
-		Description: "Model name used for those utility tasks"},
+		Description: "Model the utility model's questions name"},
 
 	// Shared agent credentials, used when a user has none of their own.
 	{Key: AgentsInstallDir, Env: "AGENTS_DIR", Type: TypeString, Startup: true,

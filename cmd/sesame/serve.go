@@ -355,6 +355,7 @@ func (m *Main) newRunner(app *bot.LiveApp) (*runner.Runner, error) {
 		Policy:   m.sandboxPolicy,
 		Users:    postgres.NewUserStore(m.DB),
 		Budgets:  postgres.NewUserStore(m.DB),
+		Namer:    m.utilityNamer(), // utility.go: AI_* read at each question
 		BaseURL:  cfg.String(config.ServerBaseURL),
 		Logger:   m.Logger,
 		WorkerID: runner.NewWorkerID(),

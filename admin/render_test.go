@@ -104,6 +104,10 @@ func TestEveryTemplateExecutes(t *testing.T) {
 		{"error", "error", "There is no page at this address.", []string{"There is no page"}},
 		{"slack link", "slack_link", slackLinkView{Link: &sesame.SlackLinkRequest{TeamID: "T1", SlackUser: "U1", SlackName: "<b>the</b>", ExpiresAt: time.Now()},
 			Token: "tok", User: user}, []string{`action="/slack/link/tok"`, "@&lt;b&gt;the&lt;/b&gt;", "if someone sent you this link, do not"}},
+		{"github manifest", "github_manifest", manifestView{Action: "https://github.com/settings/apps/new?state=s1", Manifest: `{"name":"<b>the</b> app"}`,
+			WebURL: "https://github.com", Owner: "your personal account", Name: "Sesame x"},
+			[]string{`action="https://github.com/settings/apps/new?state=s1"`, `name="manifest" value="{&#34;name&#34;:&#34;&lt;b&gt;the&lt;/b&gt; app&#34;}"`,
+				"/static/autosubmit.js", "Continue to GitHub"}},
 		{"slack linked", "slack_link", slackLinkView{Link: &sesame.SlackLinkRequest{SlackName: "bobby"}, User: user, Done: true},
 			[]string{"Slack account linked", "@bobby"}},
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -126,11 +127,19 @@ func resolveRef(dir, ref string) (string, bool) {
 	if !strings.HasPrefix(ref, "refs/") {
 		ref = "refs/heads/" + ref
 	}
-	out, err := gitCmd(dir, nil, "rev-parse", "--verify", "--quiet", ref)
-	if err != nil {
-		return "", false
+	// Exit status 1 without a word is "no such ref". Anything else (git could not start on a
+	// machine out of processes, a lock) is tried again rather than taken for a missing ref.
+	for try := 0; ; try++ {
+		out, err := gitCmd(dir, nil, "rev-parse", "--verify", "--quiet", ref)
+		if err == nil {
+			return strings.TrimSpace(out), true
+		}
+		var exit *exec.ExitError
+		if (errors.As(err, &exit) && exit.ExitCode() == 1 && strings.TrimSpace(out) == "") || try == 4 {
+			return "", false
+		}
+		time.Sleep(time.Duration(try+1) * 50 * time.Millisecond)
 	}
-	return strings.TrimSpace(out), true
 }
 
 // gitCmd runs git on the bare repository dir ("" for none), isolated from

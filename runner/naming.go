@@ -30,13 +30,14 @@ type Namer interface {
 	ChangeNames(ctx context.Context, req sesame.NamingRequest) (sesame.ChangeNames, error)
 }
 
-// Step events of the utility model. Each is recorded when the model was asked, with what it gave
-// ("by": "utility model") or why Sesame's own names were kept ("by": "Sesame", "reason"). The branch
-// one is recorded before the branch is checked out, and so before anything is pushed: a task resumed
-// after its worker died reads the name from it (recordedNames) instead of making another one.
+// The utility model's step events say what it named ("for": forBranch or forChange) and either what
+// it gave ("by": byModel) or why Sesame's own names were kept ("by": bySesame, "reason", also in the
+// message, which the task page shows). One is recorded each time the model is asked. The branch's is
+// recorded before the branch is checked out, and so before anything is pushed: a task resumed after its
+// worker died reads the name from it (recordedNames) instead of making another one.
 const (
-	branchNamedStep = "branch named"
-	changeNamedStep = "change named"
+	forBranch = "branch"
+	forChange = "change"
 )
 
 // maxDiffRead is the most of a diff read before masking. The masker sees this much so that a secret
@@ -44,6 +45,12 @@ const (
 const maxDiffRead = 256 << 10
 
 const byModel, bySesame = "utility model", "Sesame"
+
+// What the steps say: when the model named something, and when it did not (followed by the reason).
+var (
+	namedStep   = map[string]string{forBranch: "branch named by the utility model", forChange: "commit message and pull request title written by the utility model"}
+	unnamedStep = map[string]string{forBranch: "the utility model did not name the branch", forChange: "the utility model did not write the commit message"}
+)
 
 // namingRequest is what the utility model is told of t: its request, and diff, masked.
 func (r *Runner) namingRequest(t *sesame.Task, diff string) sesame.NamingRequest {
@@ -74,10 +81,11 @@ func (r *Runner) branchName(ctx context.Context, t *sesame.Task, log *slog.Logge
 		}
 	}
 	if err != nil || words == "" {
-		r.modelFailed(ctx, t, branchNamedStep, err, map[string]any{"branch": fallback}, log)
+		r.modelFailed(ctx, t, forBranch, err, map[string]any{"branch": fallback}, log)
 		return fallback
 	}
-	e := sesame.TaskEvent{TaskID: t.ID, Type: sesame.EventStep, Message: branchNamedStep, Data: map[string]any{"branch": branch, "by": byModel}}
+	e := sesame.TaskEvent{TaskID: t.ID, Type: sesame.EventStep, Message: namedStep[forBranch],
+		Data: map[string]any{"for": forBranch, "branch": branch, "by": byModel}}
 	if _, err := r.recorder().Add(ctx, e); err != nil {
 		log.Warn("record the utility model's branch name; using Sesame's", "err", err)
 		return fallback // a resumed task would not find the model's
@@ -93,7 +101,7 @@ func (r *Runner) changeNames(ctx context.Context, t *sesame.Task, workspace, mir
 	}
 	diff, cut, err := gitops.StagedDiff(ctx, workspace, mirror, maxDiffRead)
 	if err != nil {
-		r.modelFailed(ctx, t, changeNamedStep, fmt.Errorf("read the diff: %w", err), nil, log)
+		r.modelFailed(ctx, t, forChange, fmt.Errorf("read the diff: %w", err), nil, log)
 		return "", ""
 	}
 	if diff == "" { // nothing to commit: nothing to name
@@ -107,14 +115,14 @@ func (r *Runner) changeNames(ctx context.Context, t *sesame.Task, workspace, mir
 		err = fmt.Errorf("the utility model gave no commit subject")
 	}
 	if err != nil {
-		r.modelFailed(ctx, t, changeNamedStep, err, nil, log)
+		r.modelFailed(ctx, t, forChange, err, nil, log)
 		return "", ""
 	}
 	names.Subject, names.Title = oneLine(names.Subject), oneLine(names.Title)
 	if names.Title == "" {
 		names.Title = names.Subject
 	}
-	r.note(ctx, t, changeNamedStep, map[string]any{"subject": names.Subject, "title": names.Title, "by": byModel})
+	r.note(ctx, t, namedStep[forChange], map[string]any{"for": forChange, "subject": names.Subject, "title": names.Title, "by": byModel})
 	return namedCommitMessage(names, r.describe(t), r.taskURL(t.ID)), names.Title
 }
 
@@ -135,19 +143,19 @@ func oneLine(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// modelFailed says, in the log and as a step of the task, why the utility model's names were not
-// used, with data (Sesame's own names) added to the step.
-func (r *Runner) modelFailed(ctx context.Context, t *sesame.Task, step string, err error, data map[string]any, log *slog.Logger) {
-	reason := "the utility model gave none"
+// modelFailed says, in the log and as a step of the task, why the utility model's names for what
+// (forBranch, forChange) were not used, with data (Sesame's own names) added to the step.
+func (r *Runner) modelFailed(ctx context.Context, t *sesame.Task, what string, err error, data map[string]any, log *slog.Logger) {
+	reason := "it gave none"
 	if err != nil {
 		reason = r.masker().String(err.Error())
 	}
-	log.Warn("utility model not used; Sesame's own names instead", "for", step, "reason", reason)
+	log.Warn("utility model not used; Sesame's own names instead", "for", what, "reason", reason)
 	if data == nil {
 		data = map[string]any{}
 	}
-	data["by"], data["reason"] = bySesame, reason
-	r.note(context.WithoutCancel(ctx), t, step, data)
+	data["for"], data["by"], data["reason"] = what, bySesame, reason
+	r.note(context.WithoutCancel(ctx), t, unnamedStep[what]+": "+reason, data)
 }
 
 // recordedNames returns the branch and pull request title the utility model gave t in an earlier
@@ -163,13 +171,13 @@ func (r *Runner) recordedNames(ctx context.Context, t *sesame.Task, log *slog.Lo
 			continue
 		}
 		mine, _ := e.Data["by"].(string)
-		switch e.Message {
-		case branchNamedStep:
+		switch e.Data["for"] {
+		case forBranch:
 			branch, _ = e.Data["branch"].(string)
 			if mine != byModel || sesame.CheckBranch(branch) != nil {
 				branch = ""
 			}
-		case changeNamedStep:
+		case forChange:
 			prTitle, _ = e.Data["title"].(string)
 			if prTitle = oneLine(prTitle); mine != byModel {
 				prTitle = ""

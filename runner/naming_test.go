@@ -37,8 +37,9 @@ func utilityAnswers(words, change string) func(modeltest.Question) modeltest.Ste
 // isBranchQuestion tells the utility model's two questions apart.
 func isBranchQuestion(q modeltest.Question) bool { return strings.Contains(q.System, "git branches") }
 
-// stepsNamed returns the task's step events with message.
-func stepsNamed(t *testing.T, h *agentHarness, id, message string) []sesame.TaskEvent {
+// utilitySteps returns the task's step events about the utility model's names for what ("branch",
+// "change").
+func utilitySteps(t *testing.T, h *agentHarness, id, what string) []sesame.TaskEvent {
 	t.Helper()
 	events, err := h.store.Events(context.Background(), id)
 	if err != nil {
@@ -46,7 +47,7 @@ func stepsNamed(t *testing.T, h *agentHarness, id, message string) []sesame.Task
 	}
 	var out []sesame.TaskEvent
 	for _, e := range events {
-		if e.Type == sesame.EventStep && e.Message == message {
+		if e.Type == sesame.EventStep && e.Data["for"] == what {
 			out = append(out, e)
 		}
 	}
@@ -106,7 +107,7 @@ func TestUtilityModelNamesTheWork(t *testing.T) {
 			t.Errorf("an Authorization header went to a model without a key")
 		}
 	}
-	if named := stepsNamed(t, h, task.ID, "branch named"); len(named) != 1 || named[0].Data["branch"] != want || named[0].Data["by"] != "utility model" {
+	if named := utilitySteps(t, h, task.ID, "branch"); len(named) != 1 || named[0].Data["branch"] != want || named[0].Data["by"] != "utility model" {
 		t.Errorf("branch named steps = %+v", named)
 	}
 }
@@ -140,10 +141,10 @@ func TestUtilityModelHangsTaskGoesOn(t *testing.T) {
 	if n := len(srv.Requests()); n != 2 {
 		t.Errorf("%d utility requests, want 2", n)
 	}
-	for _, step := range []string{"branch named", "change named"} {
-		named := stepsNamed(t, h, task.ID, step)
-		if len(named) != 1 || named[0].Data["by"] != "Sesame" || !strings.Contains(named[0].Data["reason"].(string), "no answer within 1s") {
-			t.Errorf("%s steps = %+v; want one saying Sesame named it because the model gave no answer within 1s", step, named)
+	for _, what := range []string{"branch", "change"} {
+		named := utilitySteps(t, h, task.ID, what)
+		if len(named) != 1 || named[0].Data["by"] != "Sesame" || !strings.Contains(named[0].Message, "no answer within 1s") {
+			t.Errorf("%s steps = %+v; want one saying Sesame named it because the model gave no answer within 1s", what, named)
 		}
 	}
 }
@@ -204,8 +205,10 @@ func TestResumeFromPushKeepsTheModelsNames(t *testing.T) {
 	branch := gitops.BranchName(5, "model-words", task.ID)
 	// What the dead worker recorded before it pushed (runner/naming.go's step events).
 	for _, e := range []sesame.TaskEvent{
-		{TaskID: task.ID, Type: sesame.EventStep, Message: "branch named", Data: map[string]any{"branch": branch, "by": "utility model"}},
-		{TaskID: task.ID, Type: sesame.EventStep, Message: "change named", Data: map[string]any{"subject": "Fix it", "title": "Model title", "by": "utility model"}},
+		{TaskID: task.ID, Type: sesame.EventStep, Message: "branch named by the utility model",
+			Data: map[string]any{"for": "branch", "branch": branch, "by": "utility model"}},
+		{TaskID: task.ID, Type: sesame.EventStep, Message: "commit message and pull request title written by the utility model",
+			Data: map[string]any{"for": "change", "subject": "Fix it", "title": "Model title", "by": "utility model"}},
 	} {
 		if _, err := h.store.AddEvent(ctx, e); err != nil {
 			t.Fatal(err)

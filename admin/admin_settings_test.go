@@ -50,6 +50,7 @@ func TestAdminSettingsPage(t *testing.T) {
 		"Startup setting: set <code>WORKER_CONCURRENCY</code>",
 		"register BASE_URL/auth/oidc/{this id}/callback as the redirect URL", // OIDC_PROVIDER_ID
 		"Applies after Sesame restarts.",
+		`href="/admin/github"`, // the GitHub App group leads to the one-click creation
 	} {
 		if !strings.Contains(page.body, want) {
 			t.Errorf("settings page lacks %q", want)

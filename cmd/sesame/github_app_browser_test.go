@@ -50,7 +50,9 @@ func TestBrowserFirstVisitToFirstPullRequest(t *testing.T) {
 	ctx := browser(t)
 	steps := 0
 	var stages []string
-	stage := func(what string) { stages = append(stages, what+" "+time.Since(started).Round(100*time.Millisecond).String()) }
+	stage := func(what string) {
+		stages = append(stages, what+" "+time.Since(started).Round(100*time.Millisecond).String())
+	}
 	stage("started")
 
 	setUpInBrowser(t, ctx, base) // step 1: the setup form

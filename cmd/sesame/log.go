@@ -43,12 +43,30 @@ func logRequests(l *slog.Logger, next http.Handler) http.Handler {
 		if !l.Enabled(r.Context(), level) {
 			return
 		}
-		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start)}
+		attrs := []any{"method", r.Method, "path", loggedPath(r.URL.Path), "status", sw.status, "duration", time.Since(start)}
 		if d := r.Header.Get("X-GitHub-Delivery"); d != "" {
 			attrs = append(attrs, "delivery_id", d)
 		}
 		l.Log(r.Context(), level, "http request", attrs...)
 	})
+}
+
+// loggedPath is p without the credentials some paths carry: a Slack one-time link's token
+// (/slack/link/{token}) and a preview's signed grant (/tasks/{id}/preview/{port}/~{grant}/...).
+func loggedPath(p string) string {
+	if rest, ok := strings.CutPrefix(p, "/slack/link/"); ok && rest != "" {
+		return "/slack/link/…"
+	}
+	if strings.Contains(p, "/preview/") {
+		segs := strings.Split(p, "/")
+		for i, s := range segs {
+			if strings.HasPrefix(s, "~") && len(s) > 1 {
+				segs[i] = "~…"
+			}
+		}
+		return strings.Join(segs, "/")
+	}
+	return p
 }
 
 // statusWriter remembers the status of a response. Unwrap lets http.ResponseController reach the

@@ -35,7 +35,9 @@ func TestEndToEndEveryAgentOpensAPullRequest(t *testing.T) {
 	cases := []agentCase{
 		{"codex", "", func(t *testing.T) (scripted, []string, func(string) []modeltest.Step) {
 			srv := modeltest.NewResponsesServer(t)
-			return srv, []string{"OPENAI_API_KEY=sk-e2e-codex-0123456789", "OPENAI_BASE_URL=" + srv.URL + "/v1"},
+			// OPENAI_API_KEY alone also turns the utility model on, against OpenAI: here it asks a
+			// closed local port instead, fails at once, and Sesame's own names are used.
+			return srv, []string{"OPENAI_API_KEY=sk-e2e-codex-0123456789", "OPENAI_BASE_URL=" + srv.URL + "/v1", "AI_BASE_URL=http://127.0.0.1:9/v1"},
 				func(string) []modeltest.Step {
 					return []modeltest.Step{modeltest.AddFile("NOTES.md", notes), modeltest.ExecCommand(fix), done}
 				}

@@ -15,6 +15,10 @@ const (
 	// Reverse proxies whose X-Forwarded-For the web app believes.
 	ServerTrustedProxies = "server.trustedProxies"
 
+	// Prometheus metrics (/metrics).
+	MetricsToken  = "metrics.token"
+	MetricsListen = "metrics.listen"
+
 	// GitHub App.
 	GitHubAppID          = "github.appId"
 	GitHubPrivateKey     = "github.privateKey"

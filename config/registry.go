@@ -94,6 +94,12 @@ var registry = []Setting{
 		Choices:     []string{"text", "json"},
 		Description: "Log line format: text or json"},
 
+	// Prometheus metrics.
+	{Key: MetricsToken, Env: "METRICS_TOKEN", Type: TypeString, Secret: true, Startup: true,
+		Description: "Bearer token that /metrics on the main listener asks for (Authorization: Bearer <token>); empty: /metrics is not served there (404)"},
+	{Key: MetricsListen, Env: "METRICS_LISTEN_ADDR", Type: TypeString, Startup: true,
+		Description: "Separate address that serves /metrics without a token, e.g. 127.0.0.1:9090 (a worker gets an HTTP listener for it); empty: none"},
+
 	// GitHub App.
 	{Key: GitHubAppID, Env: "GITHUB_APP_ID", Type: TypeInt, Default: "0",
 		Description: "Numeric ID of the GitHub App; 0 means no app is configured. Creating the app from /admin/github saves it, with the key and the webhook secret"},

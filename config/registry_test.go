@@ -110,6 +110,8 @@ var documented = []struct {
 	{"TRUSTED_PROXIES", "server.trustedProxies", ""},
 	{"LOG_LEVEL", "log.level", "info"},
 	{"LOG_FORMAT", "log.format", "text"},
+	{"METRICS_TOKEN", "metrics.token", ""},
+	{"METRICS_LISTEN_ADDR", "metrics.listen", ""},
 }
 
 func TestDocumentedSettings(t *testing.T) {
@@ -171,7 +173,7 @@ func TestSecretsAndRequired(t *testing.T) {
 		AIAPIKey, AgentsAnthropicAPIKey, AgentsClaudeCodeOAuthToken, AgentsCopilotGitHubToken,
 		AgentsGeminiAPIKey, AgentsOpenAIAPIKey, AgentsCopilotProviderKey, AgentsOpenCodeAPIKey,
 		AuthSecret, DatabaseURL, EncryptionKey,
-		GitHubPrivateKey, GitHubWebhookSecret, OIDCClientSecret, RedisURL, SMTPPass,
+		GitHubPrivateKey, GitHubWebhookSecret, MetricsToken, OIDCClientSecret, RedisURL, SMTPPass,
 		SlackBotToken, SlackSigningSecret,
 	}
 	wantRequired := []string{AuthSecret, EncryptionKey, ServerBaseURL}

@@ -15,10 +15,12 @@ import (
 //	{name}.git.lock    flock(2) held by Sync while it clones or fetches
 //	{name}.spare/      when Spare is set: a working tree checked out in advance (see Checkout)
 //	{name}.spare.lock  flock(2) held while that working tree is being made
+//	{name}.used        its time is the repository's last use (Sync, Checkout)
 //
 // A mirror holds the remote's branches and tags (refs/heads/*, refs/tags/*;
 // not refs/pull/*) and its configuration names the plain remote URL: no
-// credential is ever stored in it. Mirrors are never removed by this package.
+// credential is ever stored in it. Mirrors are removed only by Evict, the
+// least recently used first, to keep the cache within a budget (evict.go).
 type Cache struct {
 	Dir string
 	// Spare keeps a working tree of each mirror checked out in advance, so
@@ -33,6 +35,10 @@ type Cache struct {
 	// once it is checked out in the background: the sandbox's user, when Sesame runs as root, so
 	// that a workspace made from a spare needs almost no change of owner when its task starts.
 	Owner *Owner
+	// Workspaces, when set, is a pattern (filepath.Glob) matching every workspace checked out
+	// from the cache, e.g. TASK_DIR_BASE/*/repo: Evict never removes a mirror one of them borrows
+	// objects from.
+	Workspaces string
 }
 
 // Owner is a uid and gid to hand files to.
@@ -69,6 +75,7 @@ func (c *Cache) Sync(ctx context.Context, remoteURL, token string) (mirror strin
 	if err != nil {
 		return "", err
 	}
+	touchUsed(mirror)
 	if err := c.keepSpare(mirror); err != nil {
 		return "", err
 	}
@@ -166,7 +173,7 @@ func (c *Cache) Wait(ctx context.Context) error {
 		switch {
 		case err != nil:
 			return err
-		case d.IsDir() && (strings.HasSuffix(p, ".git") || strings.HasSuffix(p, ".spare")):
+		case d.IsDir() && (strings.HasSuffix(p, ".git") || strings.HasSuffix(p, ".spare") || d.Name() == trashName):
 			return filepath.SkipDir // a mirror or spares: nothing to find inside
 		case !d.IsDir() && strings.HasSuffix(p, ".spare.lock"):
 			locks = append(locks, p)

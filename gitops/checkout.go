@@ -87,6 +87,7 @@ func checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string, 
 	if err != nil {
 		return err
 	}
+	touchUsed(mirror)
 
 	done, err := claimSpare(ctx, mirror, dir, commit, owner)
 	if err != nil {

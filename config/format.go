@@ -34,6 +34,10 @@ func checkFormat(s Setting, v string) error {
 		if _, err := ParseBytes(v); err != nil {
 			return err
 		}
+	case FormatLimit:
+		if _, err := ParseLimit(v); err != nil {
+			return err
+		}
 	case FormatUSD:
 		if _, err := sesame.ParseUSD(v); err != nil {
 			return fmt.Errorf("expected an amount of US dollars such as 5 or 2.50, got %q", v)
@@ -152,4 +156,17 @@ func ParseBytes(v string) (int64, error) {
 		return 0, fmt.Errorf("%q is less than 1 MiB", v)
 	}
 	return n * mult, nil
+}
+
+// ParseLimit reads a FormatLimit value: a size as ParseBytes reads it, or 0 for no limit (0 is
+// returned).
+func ParseLimit(v string) (int64, error) {
+	if strings.TrimSpace(v) == "0" {
+		return 0, nil
+	}
+	n, err := ParseBytes(v)
+	if err != nil {
+		return 0, fmt.Errorf("expected a size such as 20g or 512m, or 0 for no limit, got %q", v)
+	}
+	return n, nil
 }

@@ -105,6 +105,19 @@ func TestParseBytes(t *testing.T) {
 	}
 }
 
+func TestParseLimit(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, " 0 ": 0, "20g": 20 << 30, "512m": 512 << 20} {
+		if got, err := config.ParseLimit(in); err != nil || got != want {
+			t.Errorf("ParseLimit(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "00", "-1g", "1k", "none"} {
+		if _, err := config.ParseLimit(in); err == nil {
+			t.Errorf("ParseLimit(%q) accepted it", in)
+		}
+	}
+}
+
 // TestBudgetFormats: the budget settings take amounts of dollars (0 for none) and the price table
 // takes entries sesame.ParsePrices reads; the admin page refuses anything else.
 func TestBudgetFormats(t *testing.T) {

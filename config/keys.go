@@ -68,6 +68,7 @@ const (
 	TasksUserMonthlyBudget      = "tasks.userMonthlyBudget"
 	TasksModelPrices            = "tasks.modelPrices"
 	TasksInstallRuntimes        = "tasks.installRuntimes"
+	TasksMirrorCacheBudget      = "tasks.mirrorCacheBudget"
 	WorkerConcurrency           = "worker.concurrency"
 	WorkerPollInterval          = "worker.pollInterval"
 	AgentsInstallDir            = "agents.installDir"

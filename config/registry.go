@@ -48,6 +48,7 @@ const (
 	FormatPort      Format = "port"      // 1 to 65535
 	FormatDecimal   Format = "decimal"   // a positive decimal number such as 2 or 0.5
 	FormatBytes     Format = "bytes"     // a size: a number of bytes, or with k, m or g (1024-based)
+	FormatLimit     Format = "limit"     // FormatBytes, or 0 for no limit
 	FormatUSD       Format = "usd"       // an amount of US dollars, 0 or more, at most two decimals: 5 or 2.50
 	FormatPrices    Format = "prices"    // a list of model prices (sesame.ParsePrices)
 )
@@ -216,6 +217,8 @@ var registry = []Setting{
 		Description: "Model prices in US dollars per million tokens, one entry per model: MODEL INPUT OUTPUT [CACHE_READ [CACHE_WRITE]] (a cache price left out is the input price); a task's cost is counted from the tokens its agent reports at these prices until the agent reports a cost of its own; while neither is known (its model has no entry here: a dated version such as claude-opus-4-8-20260528 takes its model's) only the time limit bounds the task. The defaults are the vendors' published list prices (Anthropic, OpenAI, Google for prompts up to 200k tokens) for the default models of the agents, not what your contract says: check them"},
 	{Key: TasksInstallRuntimes, Env: "TASK_INSTALL_RUNTIMES", Type: TypeBool, Default: "true",
 		Description: "Before the agent starts, install in its sandbox the runtime versions the repository names (.nvmrc, .node-version, .python-version, .tool-versions, mise.toml) with mise, and its dependencies from its lockfiles (npm ci, pip, bundle install, go mod download, ...); the registries and download sites this needs (registry.npmjs.org, pypi.org, nodejs.org, github.com, ...) are then allowed through the sandbox's proxy for the whole task, the agent's own commands included"},
+	{Key: TasksMirrorCacheBudget, Env: "MIRROR_CACHE_BUDGET", Type: TypeString, Default: "20g", Format: FormatLimit,
+		Description: "Disk space each worker's mirror cache may take (everything under TASK_DIR_BASE/mirrors: one bare mirror of each repository its tasks used and, beside it, a spare checked-out working tree), e.g. 20g or 512m; every 5 minutes a worker over it removes the least recently used repositories, mirror and spare, until it fits, skipping any that a task is using or used in the last 30 minutes (its next task clones it again); 0 means no limit"},
 	{Key: WorkerConcurrency, Env: "WORKER_CONCURRENCY", Type: TypeInt, Default: "10", Startup: true,
 		Description: "Tasks one worker process runs at the same time"},
 	{Key: WorkerPollInterval, Env: "WORKER_POLL_INTERVAL", Type: TypeDuration, Default: "50ms", Startup: true,

@@ -52,6 +52,8 @@ var documented = []struct {
 	{"MODEL_PRICES", "tasks.modelPrices", undocumented},
 	// The seed's "Runtime & Dependency Management" runs by itself; this turns it off (issue 11).
 	{"TASK_INSTALL_RUNTIMES", "tasks.installRuntimes", undocumented},
+	// Issue 16, item 2: the mirror cache's disk budget, kept by a periodic eviction.
+	{"MIRROR_CACHE_BUDGET", "tasks.mirrorCacheBudget", "20g"},
 	{"AGENTS_DIR", "agents.installDir", ""},
 	{"WORKER_CONCURRENCY", "worker.concurrency", "10"},
 	{"WORKER_POLL_INTERVAL", "worker.pollInterval", "50ms"},
@@ -295,7 +297,7 @@ func sampleValue(s Setting) string {
 		return "https://sample.example/" + s.Env
 	case FormatDecimal:
 		return "1.5"
-	case FormatBytes:
+	case FormatBytes, FormatLimit:
 		return "512m"
 	}
 	return "sample-" + s.Env

@@ -183,7 +183,11 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 		},
 		OnViolation: refused.add,
 	}
+	created := time.Now()
 	sb, err := r.Sandbox.Create(ctx, spec)
+	if err == nil && r.Metrics != nil {
+		r.Metrics.SandboxStarted(time.Since(created))
+	}
 	if err != nil {
 		log.Error("create sandbox", "err", err)
 		if sesame.ErrorCode(err) == sesame.EUNAVAILABLE {
@@ -211,6 +215,9 @@ func (r *Runner) execute(ctx context.Context, t *sesame.Task, log *slog.Logger) 
 	limits.model = opts.Model
 	res, spent, err := r.runAgent(ctx, t, adapter, sb, argv, runtimeEnv, limits, log)
 	o.summary, o.usage, o.costEstimated, o.costUnknown = res.Summary, spent.Usage, spent.Estimated, spent.Unknown
+	if r.Metrics != nil {
+		r.Metrics.AgentSpent(adapter.Name(), spent.Usage)
+	}
 	switch {
 	case ctx.Err() == nil && stoppedAt(err, limits) != nil: // what it did so far goes on, as a draft
 		o.stop = stoppedAt(err, limits)

@@ -18,7 +18,8 @@ func (r *Runner) finish(ctx context.Context, t *sesame.Task, o outcome) {
 		}
 	}
 	if cur, err := r.Store.Task(ctx, t.ID); err == nil && cur.Status.Final() {
-		return // ended meanwhile: its end was told then
+		r.observeStatus(t.ID, cur.Status) // stopped from another node: counted here, where it ran
+		return                            // ended meanwhile: its end was told then
 	}
 	if origin := r.origin(t); origin != nil {
 		if err := origin.Finish(ctx, t, o.report()); err != nil {

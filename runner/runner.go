@@ -60,6 +60,9 @@ type Runner struct {
 	// Namer asks the utility model for the branch name, commit message and pull request title
 	// (naming.go); nil: Sesame's own deterministic names.
 	Namer Namer
+	// Metrics is told how long stages and tasks take, what agents spend and what sandboxes refuse
+	// (metrics.go); nil: nothing is told.
+	Metrics Metrics
 
 	once    sync.Once
 	mu      sync.Mutex
@@ -226,6 +229,7 @@ func (r *Runner) setStatus(ctx context.Context, t *sesame.Task, status sesame.Ta
 		return err
 	}
 	t.Status, t.Reason = status, reason
+	r.observeStatus(t.ID, status)
 	if !status.Final() {
 		r.progress(ctx, t, "")
 	} else {

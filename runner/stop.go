@@ -22,13 +22,15 @@ var ErrStopRequested = errors.New("stop requested")
 type runningTask struct {
 	cancel context.CancelCauseFunc
 	leased time.Time
+	clock  stageClock // for Metrics (metrics.go)
 }
 
 // track registers the task with id as running here until the returned function is called, and gives
 // it a context that Stop cancels.
 func (r *Runner) track(ctx context.Context, id string) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	rt := &runningTask{cancel: cancel, leased: time.Now()}
+	now := time.Now()
+	rt := &runningTask{cancel: cancel, leased: now, clock: stageClock{claimed: now, since: now}}
 	r.mu.Lock()
 	if r.running == nil {
 		r.running = map[string]*runningTask{}

@@ -39,6 +39,9 @@ func (v *violations) add(x sesame.Violation) {
 		v.targets[x.Kind] = append(v.targets[x.Kind], t)
 	}
 	v.mu.Unlock()
+	if v.r.Metrics != nil {
+		v.r.Metrics.Violation(x.Kind)
+	}
 	if n > maxViolationEvents {
 		return
 	}

@@ -85,6 +85,7 @@ type Main struct {
 	node     *cluster.Self // this process in the node registry (the admin's status page)
 	web      *admin.App    // the web app, for its periodic session sweep
 	docker   *docker.Provider
+	metrics  *metrics // /metrics: this process's registry, and METRICS_LISTEN_ADDR (metrics.go)
 }
 
 // Open loads the settings, connects to Postgres and Redis, migrates the database and builds the parts
@@ -104,6 +105,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Config = cfg
 	m.Logger = newLogger(m.Stderr, cfg)
+	if m.metrics, err = newMetrics(ctx, cfg, m.Logger); err != nil {
+		return err
+	}
 
 	if m.DB, err = postgres.Open(ctx, cfg.String(config.DatabaseURL)); err != nil {
 		return err
@@ -116,7 +120,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("ENCRYPTION_KEY: %w", err)
 	}
 	m.Live = config.NewLive(cfg, config.OpenSaved{Saved: postgres.NewSettingStore(m.DB), Sealer: m.Sealer})
-	m.app = &bot.LiveApp{}
+	m.app = &bot.LiveApp{HTTP: m.metrics.apiClient("github")} // every GitHub call counted
 	m.Live.BeforeSwap = func(c *config.Config) {
 		m.maskSecrets(c)
 		m.configureApp(c)
@@ -144,6 +148,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.auditBatch = m.Audit.Batch()
 	m.Submitter = &queue.Submitter{Store: m.Tasks, Client: m.Queue, Logger: m.Logger, Audit: m.auditBatch}
 	m.lines = &queue.Lines{Store: m.Tasks, Client: m.Queue, Inspector: asynq.NewInspectorFromRedisClient(m.Redis), Logger: m.Logger}
+	m.metrics.reg.MustRegister(queueCollector{inspector: asynq.NewInspectorFromRedisClient(m.Redis)}) // read at each scrape
 
 	m.configureApp(m.Live.Current()) // Reload did when it read what admins saved; not when that failed
 	app := m.app
@@ -179,6 +184,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// Settings saved by an admin on any node apply here within seconds.
 	g.Go(func() error { return m.syncSettings(ctx) })
 	g.Go(func() error { return m.auditBatch.Run(ctx) }) // writes what is queued before it returns
+	g.Go(func() error { return m.metrics.serve(ctx) })  // METRICS_LISTEN_ADDR, when set
 	if m.http != nil {
 		m.Logger.Info("web server listening", "addr", m.Addr(), "role", m.Role)
 		g.Go(func() error {
@@ -242,6 +248,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 // Close releases connections. It is safe after a failed Open.
 func (m *Main) Close() error {
+	m.metrics.close()
 	if m.listener != nil && m.http == nil {
 		m.listener.Close()
 	}
@@ -362,6 +369,7 @@ func (m *Main) newRunner(app *bot.LiveApp) (*runner.Runner, error) {
 		Lines:    m.lines,
 		// /sesame retry submits its task as the webhook does: stored, then enqueued.
 		Submitter: m.Submitter,
+		Metrics:   m.metrics.forRunner(cfg.String(config.SandboxProvider)),
 	}
 	r.Origins = map[sesame.Source]runner.Origin{sesame.SourceWeb: admin.WebOrigin{}}
 	// The app may be created later, from /admin/github: until then GitHub's parts say that there is none.

@@ -20,7 +20,7 @@ func (m *Main) slackBot() *bot.Slack {
 	if token == "" {
 		return nil
 	}
-	return bot.NewSlack(token, m.Config.String(config.SlackAPIURL), nil)
+	return bot.NewSlack(token, m.Config.String(config.SlackAPIURL), m.metrics.apiClient("slack")) // every call counted
 }
 
 // slackRoutes receives the /sesame slash command and the clicks on Sesame's Slack messages. Without

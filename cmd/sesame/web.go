@@ -48,7 +48,9 @@ func (m *Main) openWeb(ctx context.Context, app *bot.LiveApp) error {
 	mux.Handle("/webhooks/", engine)
 	mux.Handle("/healthz", engine)
 	mux.Handle("/readyz", engine)
+	mux.Handle("/metrics", m.metrics.onMain(m.Config.String(config.MetricsToken))) // 404 without METRICS_TOKEN
 	mux.Handle("/", web)
+	m.metrics.reg.MustRegister(hubCollector{hub: m.hub})
 
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", m.Config.String(config.ServerListen))
 	if err != nil {
@@ -56,7 +58,7 @@ func (m *Main) openWeb(ctx context.Context, app *bot.LiveApp) error {
 	}
 	m.listener = ln
 	m.http = &http.Server{
-		Handler:           logRequests(m.Logger, mux),
+		Handler:           logRequests(m.Logger, m.metrics.observeWebhooks(mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -76,6 +76,10 @@ type WorkerStatus struct {
 	MirrorBytes        int64     // the mirror cache's size
 	MirrorMeasuredAt   time.Time // zero: not measured yet
 	MirrorErr          string
+	MirrorBudget       int64     // tasks.mirrorCacheBudget; 0: no limit
+	MirrorEvictedAt    time.Time // the last sweep that evicted repositories; zero: none yet
+	MirrorEvicted      int       // how many it evicted
+	MirrorEvictedBytes int64     // and how much space that freed
 }
 
 // QueueStatus is one asynq queue.
@@ -147,6 +151,7 @@ type workerView struct {
 	IsolationOK, IsolationKnown       bool
 	IsolationDetail                   string
 	Running, Free, Mirror             string
+	MirrorBudget, MirrorEvicted       string   // "budget 20.0 GiB" or "no limit"; the last eviction
 	Problems                          []string // measurements that failed
 }
 
@@ -218,6 +223,22 @@ func viewWorker(n NodeStatus, t time.Time) workerView {
 		wv.Mirror = "being measured"
 	default:
 		wv.Mirror = fmt.Sprintf("%s (measured %s)", formatBytes(w.MirrorBytes), ago(t, w.MirrorMeasuredAt))
+	}
+	wv.MirrorBudget = "no limit"
+	if w.MirrorBudget > 0 {
+		wv.MirrorBudget = "budget " + formatBytes(w.MirrorBudget)
+		if w.MirrorErr == "" && !w.MirrorMeasuredAt.IsZero() && w.MirrorBytes > w.MirrorBudget {
+			wv.MirrorBudget += ", over it: the rest is in use or was used in the last 30 minutes"
+		}
+	}
+	wv.MirrorEvicted = "nothing evicted yet"
+	if !w.MirrorEvictedAt.IsZero() {
+		repos := "repositories"
+		if w.MirrorEvicted == 1 {
+			repos = "repository"
+		}
+		wv.MirrorEvicted = fmt.Sprintf("last evicted %d %s, %s, %s", w.MirrorEvicted, repos,
+			formatBytes(w.MirrorEvictedBytes), ago(t, w.MirrorEvictedAt))
 	}
 	return wv
 }

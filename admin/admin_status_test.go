@@ -45,7 +45,8 @@ func healthyStatus() admin.Status {
 				StartedAt: at.Add(-90 * time.Second), LastSeen: at.Add(-time.Second),
 				Worker: &admin.WorkerStatus{WorkerID: "box-2/20/cafe", SandboxProvider: "local", Isolation: true,
 					IsolationDetail: "bubblewrap, Landlock ABI 6 and seccomp work", IsolationCheckedAt: at.Add(-time.Minute),
-					RunningTasks: 2, TaskDir: "/srv/sesame", FreeBytes: 2 << 30, MirrorBytes: 5 << 20, MirrorMeasuredAt: at.Add(-30 * time.Second)}},
+					RunningTasks: 2, TaskDir: "/srv/sesame", FreeBytes: 2 << 30, MirrorBytes: 5 << 20, MirrorMeasuredAt: at.Add(-30 * time.Second),
+					MirrorBudget: 20 << 30, MirrorEvictedAt: at.Add(-2 * time.Minute), MirrorEvicted: 2, MirrorEvictedBytes: 300 << 20}},
 		},
 		Queues: []admin.QueueStatus{{Name: "default", Pending: 3, Active: 2, Scheduled: 1, Retry: 4, Archived: 5,
 			ProcessedToday: 42, FailedToday: 7, Latency: 1500 * time.Millisecond}},
@@ -99,7 +100,9 @@ func TestAdminHomeShowsNodesChecksAndQueues(t *testing.T) {
 		// What the worker reports.
 		`data-worker="box-2/20/cafe"`, `<td>local</td>`, `data-isolation="available">available</span>`,
 		"bubblewrap, Landlock ABI 6 and seccomp work (checked 1m 0s ago)", `<td>2</td>`, `<code>/srv/sesame</code>`,
-		`<td>2.0 GiB</td>`, `<td>5.0 MiB (measured 30s ago)</td>`,
+		`<td>2.0 GiB</td>`, `<td>5.0 MiB (measured 30s ago)<br>`,
+		// The mirror cache's budget and its last eviction.
+		`data-mirror-budget>budget 20.0 GiB</small>`, `data-mirror-evicted>last evicted 2 repositories, 300.0 MiB, 2m 0s ago</small>`,
 		// Tasks in progress by worker, the one without a node flagged.
 		`data-load="box-2/20/cafe"`, `<td><code>box-2/20/bb</code></td>`,
 		`data-load="gone-3/30/dead"`, "not listed</span>",
@@ -155,7 +158,12 @@ func TestAdminHomeSaysWhatFails(t *testing.T) {
 	w.DiskErr, w.MirrorErr, w.RunningTasksErr = "statfs /srv/sesame: no such file or directory", "walk: permission denied", "the database is unreachable"
 	other := *w
 	other.WorkerID, other.IsolationCheckedAt, other.MirrorErr, other.MirrorMeasuredAt = "box-3/30/beef", time.Time{}, "", time.Time{}
-	st.Nodes = append(st.Nodes, admin.NodeStatus{ID: "box-3/30/bb", Role: "all", Hostname: "box-3", Worker: &other})
+	other.MirrorBudget, other.MirrorEvictedAt = 0, time.Time{}
+	// A worker whose mirror cache is over budget: what is left is in use.
+	full := *healthyStatus().Nodes[1].Worker
+	full.WorkerID, full.MirrorBytes, full.MirrorEvicted = "box-4/40/f00d", 25<<30, 1
+	st.Nodes = append(st.Nodes, admin.NodeStatus{ID: "box-3/30/bb", Role: "all", Hostname: "box-3", Worker: &other},
+		admin.NodeStatus{ID: "box-4/40/bb", Role: "worker", Hostname: "box-4", Worker: &full})
 	src.mu.Lock()
 	src.status = st
 	src.mu.Unlock()
@@ -164,7 +172,10 @@ func TestAdminHomeSaysWhatFails(t *testing.T) {
 		`data-isolation="unavailable">not available</span>`, "Landlock/seccomp: not supported by this kernel (checked 1m 0s ago)",
 		"Free disk: statfs /srv/sesame: no such file or directory", "Mirror cache: walk: permission denied",
 		"Running tasks: the database is unreachable", "<td>unknown</td>",
-		`<span class="muted">not checked yet</span>`, "<td>being measured</td>",
+		`<span class="muted">not checked yet</span>`, "<td>being measured<br>",
+		`data-mirror-budget>no limit</small>`, `data-mirror-evicted>nothing evicted yet</small>`,
+		`<td>25.0 GiB (measured 30s ago)<br><small class="muted" data-mirror-budget>budget 20.0 GiB, over it: the rest is in use or was used in the last 30 minutes</small>`,
+		`data-mirror-evicted>last evicted 1 repository, 300.0 MiB, 2m 0s ago</small>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/admin lacks %q", want)

@@ -66,6 +66,13 @@ type WorkerInfo struct {
 	MirrorBytes      int64     `json:"mirror_bytes"`
 	MirrorMeasuredAt time.Time `json:"mirror_measured_at,omitzero"`
 	MirrorErr        string    `json:"mirror_err,omitempty"`
+	// MirrorBudget is tasks.mirrorCacheBudget (0: no limit); the last sweep that evicted
+	// repositories to keep to it ended at MirrorEvictedAt (zero: none since the worker started),
+	// removing MirrorEvicted of them, MirrorEvictedBytes in all.
+	MirrorBudget       int64     `json:"mirror_budget"`
+	MirrorEvictedAt    time.Time `json:"mirror_evicted_at,omitzero"`
+	MirrorEvicted      int       `json:"mirror_evicted,omitempty"`
+	MirrorEvictedBytes int64     `json:"mirror_evicted_bytes,omitempty"`
 }
 
 // Registry is the list of nodes in Redis. Each node is a key holding its JSON with a TTL, and a set

@@ -195,7 +195,9 @@ func nodeStatus(n cluster.Node) admin.NodeStatus {
 		ns.Worker = &admin.WorkerStatus{WorkerID: w.WorkerID, SandboxProvider: w.SandboxProvider, Isolation: w.Isolation,
 			IsolationDetail: w.IsolationDetail, IsolationCheckedAt: w.IsolationCheckedAt, RunningTasks: w.RunningTasks,
 			RunningTasksErr: w.RunningTasksErr, TaskDir: w.TaskDir, FreeBytes: w.FreeBytes, DiskErr: w.DiskErr,
-			MirrorBytes: w.MirrorBytes, MirrorMeasuredAt: w.MirrorMeasuredAt, MirrorErr: w.MirrorErr}
+			MirrorBytes: w.MirrorBytes, MirrorMeasuredAt: w.MirrorMeasuredAt, MirrorErr: w.MirrorErr,
+			MirrorBudget: w.MirrorBudget, MirrorEvictedAt: w.MirrorEvictedAt, MirrorEvicted: w.MirrorEvicted,
+			MirrorEvictedBytes: w.MirrorEvictedBytes}
 	}
 	return ns
 }
@@ -230,7 +232,8 @@ func within[T any](ctx context.Context, d time.Duration, f func(context.Context)
 // Every node lists itself in the registry; a worker also reports what it runs on.
 
 const (
-	// mirrorEvery is how often a worker measures its mirror cache (a walk of every file in it).
+	// mirrorEvery is how often a worker measures its mirror cache (a walk of every file in it) and
+	// evicts what is over its budget (mirror_cache.go).
 	mirrorEvery = time.Minute
 	// isolationEvery is how often a worker starts a test sandbox to see that OS-level isolation works.
 	isolationEvery = 10 * time.Minute
@@ -246,8 +249,10 @@ func (m *Main) newNode() *cluster.Self {
 	self.Logger = m.Logger
 	if m.runner != nil {
 		base := m.Config.String(config.TasksBaseDirectory)
-		self.Probe = newWorkerProbe(m.runner.WorkerID, m.Config.String(config.SandboxProvider), m.runner.Sandbox, base,
-			m.mirrors.Dir, m.Tasks.RunningOn).Probe
+		probe := newWorkerProbe(m.runner.WorkerID, m.Config.String(config.SandboxProvider), m.runner.Sandbox, base,
+			m.mirrors.Dir, m.Tasks.RunningOn)
+		probe.sweep(newMirrorSweeper(m.mirrors.Dir, base, m.Live.Current, m.Logger)) // mirror_cache.go
+		self.Probe = probe.Probe
 	}
 	return self
 }
@@ -259,6 +264,13 @@ type workerProbe struct {
 	running                     func(ctx context.Context, workerID string) (int, error)
 	mirrors                     *cluster.Sampler[int64]
 	isolation                   *cluster.Sampler[string]
+	sweeper                     *mirrorSweeper // nil: the mirror cache is measured, not kept to a budget
+}
+
+// sweep makes each measurement of the mirror cache a sweep of s, which evicts what is over budget.
+func (p *workerProbe) sweep(s *mirrorSweeper) {
+	p.sweeper = s
+	p.mirrors.Measure = s.sweep
 }
 
 // isolationChecker is a sandbox provider that can test OS-level isolation on its host, as the local
@@ -309,6 +321,11 @@ func (p *workerProbe) Probe(ctx context.Context) cluster.WorkerInfo {
 	w.MirrorBytes, w.MirrorMeasuredAt = mirrors.Value, mirrors.At
 	if mirrors.Err != nil {
 		w.MirrorErr = mirrors.Err.Error()
+	}
+	if p.sweeper != nil {
+		w.MirrorBudget = p.sweeper.budget()
+		ev, at := p.sweeper.lastEviction()
+		w.MirrorEvictedAt, w.MirrorEvicted, w.MirrorEvictedBytes = at, len(ev.Evicted), ev.EvictedBytes()
 	}
 	iso := p.isolation.Get(ctx)
 	w.IsolationCheckedAt = iso.At

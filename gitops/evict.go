@@ -78,6 +78,12 @@ type cached struct {
 // several processes at once, and beside Sync and Checkout in this or other processes.
 func (c *Cache) Evict(ctx context.Context, budget int64, minIdle time.Duration) (Eviction, error) {
 	start := time.Now()
+	ev, err := c.evict(ctx, budget, minIdle)
+	ev.Took = time.Since(start)
+	return ev, err
+}
+
+func (c *Cache) evict(ctx context.Context, budget int64, minIdle time.Duration) (Eviction, error) {
 	ev := Eviction{Budget: budget}
 	dir, err := filepath.Abs(c.Dir)
 	if err != nil {
@@ -92,7 +98,6 @@ func (c *Cache) Evict(ctx context.Context, budget int64, minIdle time.Duration) 
 		return ev, fmt.Errorf("evict: measure %s: %w", dir, err)
 	}
 	ev.Bytes, ev.After, ev.Repos = total, total, len(repos)
-	defer func() { ev.Took = time.Since(start) }()
 	if budget <= 0 || total <= budget {
 		return ev, errors.Join(errs...)
 	}

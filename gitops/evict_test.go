@@ -101,7 +101,7 @@ func TestEvictLeastRecentlyUsed(t *testing.T) {
 	if got := ev.Evicted[0]; got.Bytes < 64<<10 || !got.LastUsed.Equal(f.used["old"]) {
 		t.Errorf("evicted %+v: want at least 64 KiB, last used %s", got, f.used["old"])
 	}
-	if ev.Bytes != total || ev.After != total-ev.Evicted[0].Bytes || ev.After > ev.Budget {
+	if ev.Bytes != total || ev.After != total-ev.Evicted[0].Bytes || ev.After > ev.Budget || ev.Took <= 0 {
 		t.Errorf("eviction %+v: want %d bytes before, within budget after", ev, total)
 	}
 	f.assertCached(t, map[string]bool{"old": false, "mid": true, "new": true})

@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"regexp"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	"github.com/sesame-works/sesame/internal/githubtest"
+	"github.com/sesame-works/sesame/internal/modeltest"
 )
 
 // scrape GETs url with the Authorization header auth ("" for none) and returns the status and, for a
@@ -145,5 +147,55 @@ func TestEndToEndMetricsOnTheirOwnAddress(t *testing.T) {
 	}
 	if families["sesame_sse_viewers"] != nil {
 		t.Errorf("a worker reports SSE viewers; only web processes have them")
+	}
+}
+
+// One task through the real binary, agent (Claude Code against the scripted model) and sandbox: the
+// worker's metrics count its stages, its end, its sandbox, its tokens, what its proxy refused and the
+// GitHub calls it made.
+func TestEndToEndMetricsOfATask(t *testing.T) {
+	gh := githubtest.NewServer(t)
+	fixture(t, gh)
+	model := modeltest.NewServer(t,
+		modeltest.Bash(`sed -i 's/teh typo/the typo/' README.md`),
+		modeltest.Bash(`curl -s -o /dev/null -m 5 https://example.org/; true`), // refused by the task's proxy
+		modeltest.Step{Text: "Fixed the typo in README.md."},
+	)
+	const token = "e2e-metrics-token-0123456789"
+	p, _, dbURL := prEnv(t, gh, model, "SANDBOX_DENIED_DOMAINS=example.org", "METRICS_TOKEN="+token)
+	code, resp := deliver(t, p, "metrics-task", commentPayload(t, "alice", "/sesame fix the typo in README"))
+	if code != http.StatusAccepted {
+		t.Fatalf("webhook answered %d %v", code, resp)
+	}
+	if status, reason := waitEnded(t, dbURL, resp["task_id"], 3*time.Minute); status != "completed" {
+		t.Fatalf("task ended %s: %s", status, reason)
+	}
+	_, families := scrape(t, "http://"+p.addr+"/metrics", "Bearer "+token)
+	histogram := func(name string, labels map[string]string) uint64 {
+		return sample(families, name, labels).GetHistogram().GetSampleCount()
+	}
+	if n := histogram("sesame_task_duration_seconds", map[string]string{"outcome": "completed"}); n != 1 {
+		t.Errorf("sesame_task_duration_seconds{outcome=completed} count = %d, want 1", n)
+	}
+	for _, stage := range []string{"preparing", "running", "pushing"} {
+		if n := histogram("sesame_task_stage_duration_seconds", map[string]string{"stage": stage}); n != 1 {
+			t.Errorf("sesame_task_stage_duration_seconds{stage=%s} count = %d, want 1", stage, n)
+		}
+	}
+	if n := histogram("sesame_sandbox_start_duration_seconds", map[string]string{"provider": "local"}); n != 1 {
+		t.Errorf("sesame_sandbox_start_duration_seconds{provider=local} count = %d, want 1", n)
+	}
+	var tokens float64
+	for _, typ := range []string{"input", "output", "cache_read", "cache_write"} {
+		tokens += sample(families, "sesame_agent_tokens_total", map[string]string{"agent": "claude", "type": typ}).GetCounter().GetValue()
+	}
+	if tokens == 0 {
+		t.Errorf("sesame_agent_tokens_total{agent=claude} = 0, want the scripted model's usage")
+	}
+	if v := sample(families, "sesame_sandbox_violations_total", map[string]string{"kind": "network"}).GetCounter().GetValue(); v < 1 {
+		t.Errorf("sesame_sandbox_violations_total{kind=network} = %v, want >= 1", v)
+	}
+	if v := sample(families, "sesame_api_requests_total", map[string]string{"api": "github", "code": "2xx"}).GetCounter().GetValue(); v < 1 {
+		t.Errorf("sesame_api_requests_total{api=github,code=2xx} = %v, want >= 1", v)
 	}
 }

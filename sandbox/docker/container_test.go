@@ -210,6 +210,10 @@ func TestCommaInPathRefused(t *testing.T) {
 func TestKeepAliveContainer(t *testing.T) {
 	instance := "test-keep"
 	p := newProvider(t, instance)
+	// What an earlier run of this test left behind (an engine that failed mid-way) is not this run's.
+	if _, err := p.Sweep(t.Context(), instance); err != nil {
+		t.Fatal(err)
+	}
 	taskDir := filepath.Join(t.TempDir(), "task")
 	ws := filepath.Join(taskDir, "repo")
 	if err := os.MkdirAll(ws, 0o755); err != nil {

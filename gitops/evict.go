@@ -291,7 +291,8 @@ func (c *Cache) borrowed() map[string]bool {
 	}
 	dirs, _ := filepath.Glob(c.Workspaces)
 	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, ".git", "objects", "info", "alternates"))
+		// The workspace is the agent's: its alternates may be a link, a FIFO or huge.
+		b, err := readSmallFile(filepath.Join(d, ".git", "objects", "info", "alternates"), maxAlternates)
 		if err != nil {
 			continue
 		}

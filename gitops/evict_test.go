@@ -1,12 +1,14 @@
 package gitops
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -252,5 +254,41 @@ func TestEvictMeasuresLikeDu(t *testing.T) {
 	}
 	if got != du {
 		t.Errorf("Evict measured %d bytes, du -s says %d", got, du)
+	}
+}
+
+// TestBorrowedResistsAHostileWorkspace: what an agent leaves as its workspace's alternates (a FIFO,
+// a link to an endless file, a huge file) neither stalls nor swells the sweep; a real one still counts.
+func TestBorrowedResistsAHostileWorkspace(t *testing.T) {
+	base := t.TempDir()
+	info := func(name string) string {
+		d := filepath.Join(base, name, "repo", ".git", "objects", "info")
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return filepath.Join(d, "alternates")
+	}
+	if err := syscall.Mkfifo(info("fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", info("zero")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(info("huge"), bytes.Repeat([]byte("/m/objects\n"), 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(info("real"), []byte("/cache/github.com/o/r.git/objects\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &Cache{Workspaces: filepath.Join(base, "*", "repo")}
+	done := make(chan map[string]bool, 1)
+	go func() { done <- c.borrowed() }()
+	select {
+	case got := <-done:
+		if len(got) != 1 || !got["/cache/github.com/o/r.git"] {
+			t.Errorf("borrowed = %v, want only the real workspace's mirror", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sweep hangs on a workspace's alternates")
 	}
 }

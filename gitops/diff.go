@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 )
 
 // StagedDiff stages every change in dir's working tree, as Commit does, and returns what Commit would
@@ -77,29 +75,13 @@ func (w *limitWriter) Write(p []byte) (int, error) {
 // runLimited runs git as run does but keeps only the first limit bytes of its output: past them the
 // pipe closes, git stops on it, and truncated is true with no error.
 func (g gitRun) runLimited(ctx context.Context, limit int) (out []byte, truncated bool, err error) {
-	home, err := os.MkdirTemp("", "sesame-git-home-")
-	if err != nil {
-		return nil, false, fmt.Errorf("git home: %w", err)
-	}
-	defer os.RemoveAll(home)
-	cmd := exec.CommandContext(ctx, "git", g.args...)
-	cmd.Dir = g.dir
-	cmd.Env = append(gitEnv(home, g.config()), g.env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = waitDelay
 	stdout := &limitWriter{limit: limit}
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = stdout, &stderr
-	err = cmd.Run()
+	err = g.runTo(ctx, stdout)
 	if stdout.full && ctx.Err() == nil {
 		return stdout.buf.Bytes(), true, nil
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return nil, false, &gitError{args: g.args, err: err, stderr: scrub(string(bytes.TrimSpace(stderr.Bytes())), g.token)}
+		return nil, false, err
 	}
 	return stdout.buf.Bytes(), false, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -65,9 +66,16 @@ func (g gitRun) config() []configEntry {
 // run runs git and returns its standard output. A failure returns an error
 // that holds git's standard error with the token scrubbed out.
 func (g gitRun) run(ctx context.Context) ([]byte, error) {
+	var stdout bytes.Buffer
+	err := g.runTo(ctx, &stdout)
+	return stdout.Bytes(), err
+}
+
+// runTo runs git with its standard output written to stdout.
+func (g gitRun) runTo(ctx context.Context, stdout io.Writer) error {
 	home, err := os.MkdirTemp("", "sesame-git-home-")
 	if err != nil {
-		return nil, fmt.Errorf("git home: %w", err)
+		return fmt.Errorf("git home: %w", err)
 	}
 	defer os.RemoveAll(home)
 
@@ -82,20 +90,20 @@ func (g gitRun) run(ctx context.Context) ([]byte, error) {
 	if g.stdin != nil {
 		cmd.Stdin = bytes.NewReader(g.stdin)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
+	var stderr bytes.Buffer
+	cmd.Stdout = stdout
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return stdout.Bytes(), &gitError{
+		return &gitError{
 			args:   g.args,
 			err:    err,
 			stderr: scrub(strings.TrimSpace(stderr.String()), g.token),
 		}
 	}
-	return stdout.Bytes(), nil
+	return nil
 }
 
 // output runs git and returns its standard output without the trailing newline.

@@ -41,17 +41,9 @@ func (a *App) forgot(w http.ResponseWriter, r *http.Request) {
 	a.flash(r, fmt.Sprintf("If an account uses %s, we sent it a link to choose a new password. The link works once, for an hour.", email))
 	ctx, cancel := answerFirst(w, r, "/login")
 	defer cancel()
-	u, err := a.Users.UserByEmail(ctx, email)
-	if err != nil {
-		if sesame.ErrorCode(err) != sesame.ENOTFOUND {
-			a.Logger.Error("find user", "err", err)
-		}
-		return
+	if u := a.linkRecipient(ctx, email); u != nil {
+		_ = a.sendLink(ctx, r, u, sesame.EmailPasswordReset) // logged and audited
 	}
-	if u.Banned {
-		return
-	}
-	_ = a.sendLink(ctx, r, u, sesame.EmailPasswordReset) // logged and audited
 }
 
 func (a *App) resetPage(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/mail"
@@ -96,17 +97,25 @@ func (a *App) resendVerification(w http.ResponseWriter, r *http.Request) {
 	a.flash(r, fmt.Sprintf("If %s has an account waiting for confirmation, a new link is on its way; it works for 24 hours.", email))
 	ctx, cancel := answerFirst(w, r, "/login")
 	defer cancel()
+	if u := a.linkRecipient(ctx, email); u != nil && u.EmailVerifiedAt.IsZero() {
+		_ = a.sendLink(ctx, r, u, sesame.EmailVerify) // logged and audited
+	}
+}
+
+// linkRecipient returns the account that may be mailed a link for email: nil when there is none,
+// it is banned, or it could not be read (logged). Its caller has already answered the same either way.
+func (a *App) linkRecipient(ctx context.Context, email string) *sesame.User {
 	u, err := a.Users.UserByEmail(ctx, email)
 	if err != nil {
 		if sesame.ErrorCode(err) != sesame.ENOTFOUND {
 			a.Logger.Error("find user", "err", err)
 		}
-		return
+		return nil
 	}
-	if !u.EmailVerifiedAt.IsZero() || u.Banned {
-		return
+	if u.Banned {
+		return nil
 	}
-	_ = a.sendLink(ctx, r, u, sesame.EmailVerify) // logged and audited
+	return u
 }
 
 // emailForm reads a form's email field; on a problem it has answered.

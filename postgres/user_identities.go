@@ -42,30 +42,9 @@ func (s *UserStore) LinkIdentity(ctx context.Context, userID string, id sesame.I
 
 // CreateUserWithIdentity creates u and records id as theirs, in one transaction.
 func (s *UserStore) CreateUserWithIdentity(ctx context.Context, u sesame.User, id sesame.Identity) (*sesame.User, error) {
-	if u.Role == "" {
-		u.Role = sesame.RoleUser
-	}
-	uid, err := prepareUser(&u)
-	if err != nil {
-		return nil, err
-	}
-	var created *sesame.User
-	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
-		// Shared, as CreateUser takes it: the first admin's setup takes it exclusively.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, usersLockKey); err != nil {
-			return wrapErr("lock users", err)
-		}
-		user, err := insertUser(ctx, tx, uid, u)
-		if err != nil {
-			return err
-		}
-		created = user
+	return s.createUser(ctx, u, "create user with identity", func(tx pgx.Tx, user *sesame.User) error {
 		return linkIdentity(ctx, tx, user.ID, id)
 	})
-	if err != nil {
-		return nil, coded("create user with identity", err)
-	}
-	return created, nil
 }
 
 // linkIdentity inserts id as userID's within tx, or finds it already theirs.

@@ -89,6 +89,12 @@ func (s *UserStore) CreateFirstAdmin(ctx context.Context, u sesame.User) (*sesam
 
 // CreateUser creates u with the role it has ("" is RoleUser).
 func (s *UserStore) CreateUser(ctx context.Context, u sesame.User) (*sesame.User, error) {
+	return s.createUser(ctx, u, "create user", nil)
+}
+
+// createUser creates u ("" role is RoleUser) and, when then is set, does then with the new user in
+// the same transaction. It takes the users' lock shared: the first admin's setup takes it exclusively.
+func (s *UserStore) createUser(ctx context.Context, u sesame.User, op string, then func(pgx.Tx, *sesame.User) error) (*sesame.User, error) {
 	if u.Role == "" {
 		u.Role = sesame.RoleUser
 	}
@@ -102,11 +108,17 @@ func (s *UserStore) CreateUser(ctx context.Context, u sesame.User) (*sesame.User
 			return wrapErr("lock users", err)
 		}
 		user, err := insertUser(ctx, tx, id, u)
+		if err != nil {
+			return err
+		}
 		created = user
-		return err
+		if then != nil {
+			return then(tx, user)
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, coded("create user", err)
+		return nil, coded(op, err)
 	}
 	return created, nil
 }

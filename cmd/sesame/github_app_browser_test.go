@@ -45,7 +45,7 @@ func TestBrowserFirstVisitToFirstPullRequest(t *testing.T) {
 	dbURL := envValue(env, "DATABASE_URL")
 
 	started := time.Now()
-	web := startSesame(t, env, "--role", "web")
+	startSesame(t, env, "--role", "web")
 	startSesame(t, env, "--role", "worker")
 	ctx := browser(t)
 	steps := 0
@@ -146,7 +146,6 @@ func TestBrowserFirstVisitToFirstPullRequest(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("a ping signed with GitHub's webhook secret got %d", resp.StatusCode)
 	}
-	_ = web
 
 	// The key and the secret are stored sealed, never as text.
 	conn, err := pgx.Connect(context.Background(), dbURL)

@@ -1,4 +1,4 @@
-.PHONY: run test bench load fuzz lint build
+.PHONY: run test bench bench-live load fuzz lint build
 
 run: ## start Sesame (installs and starts PostgreSQL and Redis when missing)
 	scripts/start
@@ -11,6 +11,9 @@ build: ## build bin/sesame
 
 bench: ## webhook ingest latency and throughput at 500 requests per second
 	scripts/test -run '^$$' -bench BenchmarkWebhookIngest -benchtime 10000x ./cmd/sesame
+
+bench-live: ## live-event fan-out: 500 viewers of a task emitting 1,000 events/s, three runs
+	scripts/test -run '^$$' -bench BenchmarkLiveFanout -benchtime 1x -count 3 ./cmd/sesame
 
 load: ## webhook ingest driven from a separate process (scripts/load-ingest CONNECTIONS SECONDS [RATE])
 	scripts/load-ingest

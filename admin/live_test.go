@@ -189,6 +189,47 @@ func TestEventStreamResumesWithoutLossOrRepeat(t *testing.T) {
 	}
 }
 
+// TestEventStreamBurstArrivesWhole publishes a burst bigger than one flush's buffer, twice over, to
+// a viewer: every event arrives once, in order, in a stream that is not chunked (each flush is one
+// write) and whose data is JSON with the page's HTML left unescaped.
+func TestEventStreamBurstArrivesWhole(t *testing.T) {
+	e := newEnv(t)
+	e.setUp(t)
+	bob, bobUser := e.addUser(t, "Bob", "bob@example.com", sesame.RoleUser)
+	task := e.webTask(t, bobUser.ID, "stream a burst")
+	if err := e.rec.SetStatus(context.Background(), task.ID, sesame.StatusRunning, ""); err != nil {
+		t.Fatal(err)
+	}
+	s := bob.stream(t, "/tasks/"+task.ID+"/events", "")
+	if s.res.TransferEncoding != nil || s.res.ContentLength != -1 || !s.res.Close {
+		t.Errorf("stream framing: transfer encoding %v, length %d, close %v; want none, unknown, closed at its end",
+			s.res.TransferEncoding, s.res.ContentLength, s.res.Close)
+	}
+	for range 2 { // queued, running
+		if _, ok := s.next(t); !ok {
+			t.Fatal("stream ended early")
+		}
+	}
+	const n = 350 // about 1 KB each: over 5 buffers of 64 KB
+	pad := strings.Repeat("x", 900)
+	var published []int64
+	for i := range n {
+		published = append(published, e.agentText(t, task.ID, fmt.Sprintf("burst %d <%s>", i, pad)).ID)
+	}
+	for i := range n {
+		ev, ok := s.next(t)
+		if !ok {
+			t.Fatalf("stream ended after %d of %d events", i, n)
+		}
+		if d := decode(t, ev); d.ID != published[i] || !strings.Contains(d.HTML, fmt.Sprintf("burst %d &lt;x", i)) {
+			t.Fatalf("event %d = id %d, want %d", i, d.ID, published[i])
+		}
+		if i == 0 && (!strings.Contains(ev.data, `"html":"<li`) || strings.Contains(ev.data, `\u003c`)) {
+			t.Errorf("data = %.80s…; want the HTML unescaped", ev.data)
+		}
+	}
+}
+
 // TestEventStreamOfEndedTask sends the stored events and ends without waiting.
 func TestEventStreamOfEndedTask(t *testing.T) {
 	e := newEnv(t)

@@ -54,7 +54,7 @@ import (
 // rest, where other work on the machine shows. Every viewer must receive every event exactly once, or
 // the benchmark fails. One iteration is the whole run.
 //
-// Run with: go test -run '^$' -bench BenchmarkLiveFanout -benchtime 1x ./cmd/sesame
+// Run with: make bench-live   (three runs: scripts/test -run '^$' -bench BenchmarkLiveFanout -benchtime 1x -count 3 ./cmd/sesame)
 func BenchmarkLiveFanout(b *testing.B) {
 	clients := fanoutEnvInt(b, "SSE_CLIENTS", 500)
 	rate := fanoutEnvInt(b, "SSE_RATE", 1000)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	sesame "github.com/sesame-works/sesame"
 )
 
 // TypeTaskRun is the job that carries one task from queued to its end.
@@ -30,24 +32,44 @@ const jobTimeout = 2 * time.Hour
 // (the reconciler, a redelivery) is refused by the queue rather than run again.
 const jobRetention = 24 * time.Hour
 
-// NewTaskRun returns the job for a task. Its asynq task id is the task id, so enqueueing it twice
-// (the request and the reconciler racing) leaves one job.
-func NewTaskRun(taskID string) (*asynq.Task, error) { return taskJob(taskID, taskID) }
+// Queues. A task that runs an agent is a job of RunQueue, whose slots (WORKER_CONCURRENCY) agents may
+// hold for an hour; a command (help, status, stop, retry, or one that could not be read) is a job of
+// CommandQueue, which a worker serves with slots of its own (CommandSlots): a stop is carried out,
+// and a status answered, while every agent slot is taken.
+const (
+	RunQueue     = "default" // asynq's default, the queue of every job before commands had their own
+	CommandQueue = "commands"
+	CommandSlots = 2
+)
 
-// NewTaskResume returns the job that resumes a task whose worker died, for its restart-th restart.
-// Its id differs from the first job's, which asynq may still hold as active for the dead worker, and
-// is the same for every worker that notices the loss, so the task is resumed once.
-func NewTaskResume(taskID string, restart int) (*asynq.Task, error) {
-	return taskJob(taskID, fmt.Sprintf("%s:resume:%d", taskID, restart))
+// queueOf is the queue of a task of kind.
+func queueOf(kind sesame.TaskKind) string {
+	if kind == sesame.KindRun || kind == "" {
+		return RunQueue
+	}
+	return CommandQueue
 }
 
-// taskJob is a TypeTaskRun job for the task with taskID, under the asynq id jobID.
-func taskJob(taskID, jobID string) (*asynq.Task, error) {
+// NewTaskRun returns the job for a task of kind. Its asynq task id is the task id, so enqueueing it
+// twice (the request and the reconciler racing) leaves one job.
+func NewTaskRun(taskID string, kind sesame.TaskKind) (*asynq.Task, error) {
+	return taskJob(taskID, taskID, kind)
+}
+
+// NewTaskResume returns the job that resumes a task of kind whose worker died, for its restart-th
+// restart. Its id differs from the first job's, which asynq may still hold as active for the dead
+// worker, and is the same for every worker that notices the loss, so the task is resumed once.
+func NewTaskResume(taskID string, kind sesame.TaskKind, restart int) (*asynq.Task, error) {
+	return taskJob(taskID, fmt.Sprintf("%s:resume:%d", taskID, restart), kind)
+}
+
+// taskJob is a TypeTaskRun job for the task with taskID, under the asynq id jobID, on kind's queue.
+func taskJob(taskID, jobID string, kind sesame.TaskKind) (*asynq.Task, error) {
 	payload, err := json.Marshal(TaskRunPayload{TaskID: taskID})
 	if err != nil {
 		return nil, err
 	}
-	return asynq.NewTask(TypeTaskRun, payload,
+	return asynq.NewTask(TypeTaskRun, payload, asynq.Queue(queueOf(kind)),
 		asynq.TaskID(jobID), asynq.MaxRetry(5), asynq.Timeout(jobTimeout), asynq.Retention(jobRetention)), nil
 }
 

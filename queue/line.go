@@ -65,8 +65,8 @@ type Lines struct {
 	Patience time.Duration
 }
 
-// jobQueue is the asynq queue of task jobs (NewTaskRun names none: asynq's default).
-const jobQueue = "default"
+// jobQueue is the asynq queue of the jobs of tasks that wait in line: they run agents.
+const jobQueue = RunQueue
 
 // Line is LineStore.Line.
 func (l *Lines) Line(ctx context.Context, id, worker string, told sesame.LinePlace) (*sesame.Task, sesame.LinePlace, error) {
@@ -122,7 +122,7 @@ func (l *Lines) wake(ctx context.Context, id string, patience time.Duration) err
 		default:
 			return nil
 		}
-		job, err := NewTaskRun(id)
+		job, err := NewTaskRun(id, sesame.KindRun)
 		if err != nil {
 			return err
 		}

@@ -101,7 +101,7 @@ func (r *Reconciler) Unqueued(ctx context.Context) (int, error) {
 		}
 		ids := make([]string, 0, len(tasks))
 		for _, t := range tasks {
-			if err := r.Submitter.Enqueue(ctx, t.ID); err != nil {
+			if err := r.Submitter.Enqueue(ctx, t.ID, t.Kind); err != nil {
 				if err2 := r.Submitter.Store.MarkEnqueued(ctx, ids...); err2 != nil {
 					r.Logger.Warn("mark tasks enqueued", "err", err2)
 				}
@@ -129,7 +129,7 @@ func (r *Reconciler) Lost(ctx context.Context) (int, error) {
 		}
 		for _, t := range tasks {
 			after = t.ID
-			job, err := NewTaskRun(t.ID)
+			job, err := NewTaskRun(t.ID, t.Kind)
 			if err != nil {
 				return n, err
 			}
@@ -151,7 +151,7 @@ func (r *Reconciler) Orphans(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for i, t := range tasks {
-		job, err := NewTaskResume(t.ID, t.Restarts+1)
+		job, err := NewTaskResume(t.ID, t.Kind, t.Restarts+1)
 		if err != nil {
 			return i, err
 		}

@@ -10,10 +10,22 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// NewServer returns an asynq worker server on rdb that runs up to concurrency jobs at once, looks for
-// new jobs every poll when idle (asynq polls rather than blocks), and logs through logger.
+// NewServer returns an asynq worker server on rdb that runs up to concurrency jobs of RunQueue at
+// once, looks for new jobs every poll when idle (asynq polls rather than blocks), and logs through
+// logger.
 func NewServer(rdb redis.UniversalClient, concurrency int, poll time.Duration, logger *slog.Logger) *asynq.Server {
+	return newServer(rdb, RunQueue, concurrency, poll, logger)
+}
+
+// NewCommandServer returns the asynq worker server of CommandQueue, with CommandSlots slots: beside
+// NewServer's, so that commands never wait for an agent to end.
+func NewCommandServer(rdb redis.UniversalClient, poll time.Duration, logger *slog.Logger) *asynq.Server {
+	return newServer(rdb, CommandQueue, CommandSlots, poll, logger)
+}
+
+func newServer(rdb redis.UniversalClient, queue string, concurrency int, poll time.Duration, logger *slog.Logger) *asynq.Server {
 	return asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Queues:            map[string]int{queue: 1},
 		Concurrency:       concurrency,
 		TaskCheckInterval: poll,
 		Logger:            slogAdapter{logger},

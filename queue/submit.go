@@ -57,7 +57,7 @@ func (s *Submitter) Submit(ctx context.Context, r sesame.Request) (*sesame.Task,
 			ResourceType: sesame.ResourceTask, ResourceID: t.ID,
 			Payload: map[string]any{"source": string(r.Source), "repo": r.Repo, "requester": r.Requester, "kind": string(r.Kind)}})
 	}
-	if err := s.Enqueue(ctx, t.ID); err != nil {
+	if err := s.Enqueue(ctx, t.ID, r.Kind); err != nil {
 		s.Logger.Warn("task stored but not enqueued; the reconciler will retry",
 			"task_id", t.ID, "delivery_id", r.DeliveryID, "err", err)
 	}
@@ -72,9 +72,10 @@ func (s *Submitter) create(ctx context.Context, r sesame.Request) (*sesame.Task,
 	return s.Store.CreateTask(ctx, r)
 }
 
-// Enqueue puts the task's job on the queue at most once: a job already there (same task id) is success.
-func (s *Submitter) Enqueue(ctx context.Context, taskID string) error {
-	job, err := NewTaskRun(taskID)
+// Enqueue puts the job of the task, of kind, on its queue at most once: a job already there (same
+// task id) is success.
+func (s *Submitter) Enqueue(ctx context.Context, taskID string, kind sesame.TaskKind) error {
+	job, err := NewTaskRun(taskID, kind)
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,8 @@ type Main struct {
 	hub      *events.Hub
 	listener net.Listener
 	http     *http.Server
-	worker   *asynq.Server
+	worker   *asynq.Server // agent runs: WORKER_CONCURRENCY slots
+	commands *asynq.Server // commands (stop, status, …): slots of their own, never behind an agent
 	handler  *asynq.ServeMux
 	node     *cluster.Self // this process in the node registry (the admin's status page)
 	web      *admin.App    // the web app, for its periodic session sweep
@@ -166,6 +167,7 @@ func (m *Main) Open(ctx context.Context) error {
 		m.handler = asynq.NewServeMux()
 		m.handler.Handle(queue.TypeTaskRun, queue.HandleTaskRun(r.Run, r.GiveUp))
 		m.worker = queue.NewServer(m.Redis, cfg.Int(config.WorkerConcurrency), cfg.Duration(config.WorkerPollInterval), m.Logger)
+		m.commands = queue.NewCommandServer(m.Redis, cfg.Duration(config.WorkerPollInterval), m.Logger)
 	}
 	return nil
 }
@@ -219,8 +221,13 @@ func (m *Main) Run(ctx context.Context) error {
 		if err := m.worker.Start(m.handler); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
+		if err := m.commands.Start(m.handler); err != nil {
+			m.worker.Shutdown()
+			return fmt.Errorf("start worker's commands: %w", err)
+		}
 		g.Go(func() error {
 			<-ctx.Done()
+			m.commands.Shutdown()
 			m.worker.Shutdown()
 			// Let a spare checkout being written finish, so no half tree is left behind.
 			wait, cancel := context.WithTimeout(context.Background(), 30*time.Second)

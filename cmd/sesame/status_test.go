@@ -87,7 +87,7 @@ func TestStatusSourceChecksEveryPart(t *testing.T) {
 	p.task(t, "c", "gone/2/bb", time.Millisecond, sesame.StatusPreparing) // its lease runs out at once
 	p.task(t, "d", "box-1/1/aa", time.Minute, sesame.StatusCompleted)     // ended: not counted
 	p.task(t, "e", "", 0, "")                                             // queued: not counted
-	job, _ := queue.NewTaskRun("0192d7a4-0000-7000-8000-000000000001")
+	job, _ := queue.NewTaskRun("0192d7a4-0000-7000-8000-000000000001", sesame.KindRun)
 	client := asynq.NewClientFromRedisClient(p.rdb)
 	if _, err := client.EnqueueContext(ctx, job); err != nil {
 		t.Fatal(err)

@@ -220,7 +220,7 @@ var registry = []Setting{
 	{Key: TasksMirrorCacheBudget, Env: "MIRROR_CACHE_BUDGET", Type: TypeString, Default: "20g", Format: FormatLimit,
 		Description: "Disk space each worker's mirror cache may take (everything under TASK_DIR_BASE/mirrors: one bare mirror of each repository its tasks used and, beside it, a spare checked-out working tree), e.g. 20g or 512m; every 5 minutes a worker over it removes the least recently used repositories, mirror and spare, until it fits, skipping any that a task is using or used in the last 30 minutes (its next task clones it again); 0 means no limit"},
 	{Key: WorkerConcurrency, Env: "WORKER_CONCURRENCY", Type: TypeInt, Default: "10", Startup: true,
-		Description: "Tasks one worker process runs at the same time"},
+		Description: "Agent runs one worker process holds at the same time; commands (stop, status, retry, help) have 2 slots of their own beside these, so they are answered while every slot runs an agent"},
 	{Key: WorkerPollInterval, Env: "WORKER_POLL_INTERVAL", Type: TypeDuration, Default: "50ms", Startup: true,
 		Description: "How often an idle worker asks Redis for new tasks; lower starts tasks sooner, higher loads Redis less"},
 	{Key: QueueReconcileInterval, Env: "QUEUE_RECONCILE_INTERVAL", Type: TypeDuration, Default: "10s", Startup: true,

@@ -21,6 +21,7 @@ import (
 	"github.com/sesame-works/sesame/internal/pgcluster"
 	"github.com/sesame-works/sesame/internal/proctest"
 	"github.com/sesame-works/sesame/internal/sandboxtest"
+	"github.com/sesame-works/sesame/queue"
 )
 
 // The reliability suite: faults an operator meets on a bad day, dealt to the real binary with real
@@ -168,8 +169,9 @@ func TestReliabilityRedisLosesQueuedJobs(t *testing.T) {
 	inspector := asynq.NewInspectorFromRedisClient(rdb)
 	p := startSesame(t, env)
 
-	// The worker takes nothing while the queue is paused: the tasks wait, acknowledged with 202.
-	if err := inspector.PauseQueue("default"); err != nil {
+	// The worker takes nothing while the queue is paused (help is a command: its queue): the tasks wait,
+	// acknowledged with 202.
+	if err := inspector.PauseQueue(queue.CommandQueue); err != nil {
 		t.Fatal(err)
 	}
 	const sent = 5

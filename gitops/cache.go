@@ -13,8 +13,8 @@ import (
 // Dir/{host}/{owner}/{name}.git, with these beside it:
 //
 //	{name}.git.lock    flock(2) held by Sync while it clones or fetches
-//	{name}.spare/      when Spare is set: a working tree checked out in advance (see Checkout)
-//	{name}.spare.lock  flock(2) held while that working tree is being made
+//	{name}.spare/      when Spare is set: working trees checked out in advance (see Checkout, spare.go)
+//	{name}.spare.lock  flock(2) held while they are being made
 //	{name}.used        its time is the repository's last use (Sync, Checkout)
 //
 // A mirror holds the remote's branches and tags (refs/heads/*, refs/tags/*;
@@ -23,14 +23,18 @@ import (
 // least recently used first, to keep the cache within a budget (evict.go).
 type Cache struct {
 	Dir string
-	// Spare keeps a working tree of each mirror checked out in advance, so
-	// that Checkout only renames it into place (0.05 s instead of 10 s for
+	// Spare keeps working trees of each mirror checked out in advance, so
+	// that Checkout only renames one into place (0.05 s instead of 10 s for
 	// 50,000 files, see checkout.go) and checks out the next one in the
-	// background. It costs a working tree's worth of disk per repository
-	// and that background checkout after each Checkout; the workspaces must
+	// background. Each costs a working tree's worth of disk per repository
+	// and a background checkout after each Checkout; the workspaces must
 	// be on the same file system as Dir (else Checkout checks out as if
 	// Spare were off). Without it Checkout writes every file itself.
 	Spare bool
+	// Spares is how many spare working trees are kept ready per repository when Spare is set
+	// (0 counts as 1): as many tasks as that can start at once on a repository without waiting
+	// for a checkout; those beyond it check out their own.
+	Spares int
 	// Owner, when set with Spare, is who each spare working tree is handed to (its files' owner)
 	// once it is checked out in the background: the sandbox's user, when Sesame runs as root, so
 	// that a workspace made from a spare needs almost no change of owner when its task starts.
@@ -140,14 +144,14 @@ func networkError(op, remoteURL string, err error) error {
 }
 
 // keepSpare makes the spare folder exist when c.Spare is set (and starts
-// checking out the first spare working tree), and removes it when not.
+// checking out the spare working trees that are missing), and removes it when not.
 func (c *Cache) keepSpare(mirror string) error {
 	dir := spareDir(mirror)
 	if !c.Spare {
 		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
-		// Spares were on and are now off: remove them unless one is being
+		// Spares were on and are now off: remove them unless some are being
 		// made (then a later Sync does).
 		if l, _ := tryLockFile(spareLock(mirror)); l != nil {
 			defer l.unlock()
@@ -160,8 +164,16 @@ func (c *Cache) keepSpare(mirror string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("spare folder: %w", err)
 	}
-	startRefill(mirror, "", c.Owner)
+	startRefill(mirror, "", c.spares(), c.Owner)
 	return nil
+}
+
+// spares is how many spares c keeps per mirror: 0 when spares are off.
+func (c *Cache) spares() int {
+	if !c.Spare {
+		return 0
+	}
+	return max(c.Spares, 1)
 }
 
 // Wait returns when no spare working tree is being made under c.Dir (or

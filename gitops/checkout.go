@@ -50,17 +50,21 @@ import (
 //
 // The workspace has refs/remotes/origin/* and tags as the mirror has them, origin/HEAD for the
 // mirror's HEAD, and HEAD on refs/heads/{branch} at base's commit.
+//
+// Checkout writes every file itself: it uses no spare (Cache.Checkout does).
 func Checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string) error {
-	return checkout(ctx, mirror, dir, remoteURL, base, branch, nil)
+	return checkout(ctx, mirror, dir, remoteURL, base, branch, 0, nil)
 }
 
-// Checkout is the package's Checkout with the spares of c: the next spare is handed to c.Owner
-// once checked out.
+// Checkout is the package's Checkout with the spares of c: it claims a ready spare if there is one
+// (else checks out its own tree) and then has the spares refilled up to c.Spares in the
+// background, each handed to c.Owner once checked out.
 func (c *Cache) Checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string) error {
-	return checkout(ctx, mirror, dir, remoteURL, base, branch, c.Owner)
+	return checkout(ctx, mirror, dir, remoteURL, base, branch, c.spares(), c.Owner)
 }
 
-func checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string, owner *Owner) error {
+// checkout is Checkout with up to spares spares kept for mirror, handed to owner.
+func checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string, spares int, owner *Owner) error {
 	if _, err := parseRemote(remoteURL); err != nil {
 		return err
 	}
@@ -89,9 +93,11 @@ func checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string, 
 	}
 	touchUsed(mirror)
 
-	done, err := claimSpare(ctx, mirror, dir, commit, owner)
-	if err != nil {
-		return err
+	done := false
+	if spares > 0 {
+		if done, err = claimSpare(ctx, mirror, dir, commit, owner); err != nil {
+			return err
+		}
 	}
 	if !done {
 		if err := build(ctx, mirror, dir, commit); err != nil {
@@ -103,7 +109,7 @@ func checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string, 
 		os.RemoveAll(dir)
 		return err
 	}
-	startRefill(mirror, base, owner)
+	startRefill(mirror, base, spares, owner)
 	return nil
 }
 

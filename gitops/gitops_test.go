@@ -54,6 +54,16 @@ func waitSpares(tb testing.TB, dir string) {
 	}
 }
 
+// oneSpare returns the path of mirror's one ready spare.
+func oneSpare(t *testing.T, mirror string) string {
+	t.Helper()
+	ready := readySpares(spareDir(mirror))
+	if len(ready) != 1 {
+		t.Fatalf("spares ready: %q, want one", ready)
+	}
+	return ready[0]
+}
+
 func (f *fixture) sync(t *testing.T) string {
 	t.Helper()
 	mirror, err := f.cache.Sync(context.Background(), f.url, testToken)
@@ -176,8 +186,8 @@ func TestCheckout(t *testing.T) {
 				mirror, dir := f.checkout(t, tc.base, tc.branch)
 				if spare {
 					waitSpares(t, f.cache.Dir)
-					if _, err := os.Stat(filepath.Join(spareDir(mirror), spareReady)); err != nil {
-						t.Errorf("checkout %d: no spare ready after the refill: %v", i, err)
+					if got := readySpares(spareDir(mirror)); len(got) != 1 {
+						t.Errorf("checkout %d: spares ready after the refill: %q, want one", i, got)
 					}
 				}
 				want := mustGit(t, ctx, mirror, "rev-parse", map[string]string{"": "HEAD"}[tc.base]+tc.base)
@@ -231,11 +241,12 @@ func TestCheckoutSpareFollowsMirror(t *testing.T) {
 	f := newFixture(t, true)
 	mirror := f.sync(t)
 	waitSpares(t, f.cache.Dir) // a spare at the first commit
+	spare := oneSpare(t, mirror)
 	next := f.srv.commit(t, "acme", "widget", "main", "rewrite", map[string]string{
 		"README.md": "# Widget\n\nThe typo is fixed.\n", "src/old.go": "", "added/x.txt": "x\n",
 	})
 	_, dir := f.checkout(t, "main", "sesame/5-later-eeeeee")
-	if _, err := os.Stat(filepath.Join(spareDir(mirror), spareReady)); err == nil {
+	if _, err := os.Stat(spare); err == nil {
 		t.Error("the spare was not used")
 	}
 	assertWorkspace(t, dir, "sesame/5-later-eeeeee", next, f.url)
@@ -684,8 +695,7 @@ func TestCheckoutSpareOwner(t *testing.T) {
 	f.cache.Owner = &Owner{UID: 65534, GID: 65534}
 	mirror := f.sync(t)
 	waitSpares(t, f.cache.Dir)
-	ready := filepath.Join(spareDir(mirror), spareReady)
-	if owner := ownerOf(t, filepath.Join(ready, "README.md")); owner != 65534 {
+	if owner := ownerOf(t, filepath.Join(oneSpare(t, mirror), "README.md")); owner != 65534 {
 		t.Fatalf("the spare's README.md belongs to %d, want 65534", owner)
 	}
 	next := f.srv.commit(t, "acme", "widget", "main", "rewrite", map[string]string{"README.md": "# Widget\n\nFixed.\n", "new/dir/file.txt": "x\n"})
@@ -700,7 +710,7 @@ func TestCheckoutSpareOwner(t *testing.T) {
 		}
 	}
 	waitSpares(t, f.cache.Dir)
-	if owner := ownerOf(t, filepath.Join(ready, ".git", "index")); owner != 65534 {
+	if owner := ownerOf(t, filepath.Join(oneSpare(t, mirror), ".git", "index")); owner != 65534 {
 		t.Errorf("the next spare's index belongs to %d, want 65534", owner)
 	}
 }

@@ -66,7 +66,7 @@ func TestNoHooksFolders(t *testing.T) {
 	f := newFixture(t, true)
 	mirror := f.sync(t)
 	waitSpares(t, f.cache.Dir)
-	spare := filepath.Join(spareDir(mirror), spareReady)
+	spare := oneSpare(t, mirror)
 	if _, err := os.Stat(filepath.Join(spare, ".git", "HEAD")); err != nil {
 		t.Fatalf("no spare: %v", err)
 	}
@@ -135,7 +135,7 @@ func TestPlantedHooksNeverRun(t *testing.T) {
 			case "mirror":
 				tc.plant(t, mirror, marker)
 			case "spare":
-				tc.plant(t, filepath.Join(spareDir(mirror), spareReady, ".git"), marker)
+				tc.plant(t, filepath.Join(oneSpare(t, mirror), ".git"), marker)
 			}
 			// Upstream moves: Sync fetches (updating the mirror's refs), and
 			// Checkout checks the spare out anew before giving it its branch.

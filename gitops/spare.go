@@ -12,51 +12,71 @@ import (
 	"time"
 )
 
-// A spare is a working tree made by build (detached HEAD, no refs, no
-// remote) and kept at {name}.spare/ready until a Checkout renames it into
-// place. Only one is kept per mirror; the refill that makes the next one runs
-// in the background under {name}.spare.lock, so the lock also says "a spare
-// is on its way".
+// The spares of a mirror are working trees made by build (detached HEAD, no refs, no remote), kept
+// in {name}.spare/ until a Checkout renames one into place. Each is made in {name}.spare/tmp-* and
+// renamed to {name}.spare/ready-* only once complete (checked out and handed to Cache.Owner), so a
+// half-built spare is never claimed; and claiming one is a rename out of the folder, so two
+// Checkouts, in one process or several, never get the same. Cache.Spares of them are kept per
+// mirror: the refill that makes them runs in the background, one tree at a time, under
+// {name}.spare.lock, so the lock also says "spares are on their way".
+//
+// A Checkout that finds none ready (more tasks at once than spares) checks out its own tree rather
+// than wait for the refill: measured by BenchmarkCheckoutConcurrent (bench_test.go), the refill
+// makes one tree at a time, so the k-th waiter would wait for k trees to be written one after the
+// other, where trees written side by side share the disk and all end sooner (see there).
 const (
-	spareReady  = "ready"
-	refillLimit = 30 * time.Minute
+	sparePrefix = "ready-"
+	spareLegacy = "ready" // the one spare of the versions that kept one: claimed like the others
+	spareTemp   = "tmp-"
+	refillLimit = 30 * time.Minute // for each tree
 	// maxSpareAge bounds how long a spare may wait: it borrows objects from the
 	// mirror, and a gc prunes objects unreachable for 2 weeks.
 	maxSpareAge = 3 * 24 * time.Hour
 )
 
-// claimSpare moves the mirror's spare working tree to dir (waiting for one
-// that is being made) and checks out commit in it. It returns false, with
-// dir untouched, when spares are off or none could be had.
-//
-// A spare handed to owner stays owner's whole: what the checkout rewrites is
-// handed over too.
-func claimSpare(ctx context.Context, mirror, dir, commit string, owner *Owner) (bool, error) {
-	spares := spareDir(mirror)
-	if _, err := os.Stat(spares); err != nil {
-		return false, nil // spares are off for this mirror
+// readySpares lists the complete spares in the spare folder spares, oldest first (their names
+// hold the time they were made).
+func readySpares(spares string) []string {
+	entries, err := os.ReadDir(spares) // sorted by name
+	if err != nil {
+		return nil
 	}
-	ready := filepath.Join(spares, spareReady)
-	for attempt := 0; ; attempt++ {
+	var out []string
+	for _, e := range entries {
+		if name := e.Name(); name == spareLegacy || strings.HasPrefix(name, sparePrefix) {
+			out = append(out, filepath.Join(spares, name))
+		}
+	}
+	return out
+}
+
+// claimSpare moves one of the mirror's ready spares to dir and checks out commit in it. It does
+// not wait for a spare being made; it returns false, with dir untouched, when none is ready (or
+// spares are off for this mirror).
+//
+// A spare handed to owner stays owner's whole: what the checkout rewrites is handed over too.
+func claimSpare(ctx context.Context, mirror, dir, commit string, owner *Owner) (bool, error) {
+	claimed := false
+	for _, ready := range readySpares(spareDir(mirror)) {
 		if fi, err := os.Stat(filepath.Join(ready, ".git", "index")); err == nil && time.Since(fi.ModTime()) > maxSpareAge {
 			discard(ready)
+			continue
 		}
 		err := os.Rename(ready, dir)
 		if err == nil {
+			claimed = true
 			break
 		}
-		if !errors.Is(err, os.ErrNotExist) || attempt > 0 {
-			if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, os.ErrExist) {
-				return false, fmt.Errorf("check out into %s: folder is not empty", dir)
-			}
-			return false, nil // e.g. another file system: build instead
+		if errors.Is(err, os.ErrNotExist) {
+			continue // another Checkout claimed it first
 		}
-		// None ready: wait for the one being made, if any.
-		l, err := lockFile(ctx, spareLock(mirror))
-		if err != nil {
-			return false, fmt.Errorf("check out: wait for spare: %w", err)
+		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, os.ErrExist) {
+			return false, fmt.Errorf("check out into %s: folder is not empty", dir)
 		}
-		l.unlock()
+		return false, nil // e.g. another file system: build instead
+	}
+	if !claimed {
+		return false, nil
 	}
 
 	head, err := os.ReadFile(filepath.Join(dir, ".git", "HEAD"))
@@ -102,9 +122,12 @@ func handOver(ctx context.Context, dir, old, new string, owner *Owner) error {
 	return nil
 }
 
-// startRefill starts making the mirror's next spare at base, in the
-// background, unless spares are off or one is already being made.
-func startRefill(mirror, base string, owner *Owner) {
+// startRefill starts making the mirror's spares at base, in the background, until n are ready;
+// unless n is 0, spares are off for the mirror or a refill is already running.
+func startRefill(mirror, base string, n int, owner *Owner) {
+	if n <= 0 {
+		return
+	}
 	if _, err := os.Stat(spareDir(mirror)); err != nil {
 		return
 	}
@@ -113,31 +136,53 @@ func startRefill(mirror, base string, owner *Owner) {
 		return
 	}
 	go func() {
-		defer l.unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), refillLimit)
-		defer cancel()
-		if err := refill(ctx, mirror, base, owner); err != nil {
+		err := refill(mirror, base, n, owner)
+		l.unlock()
+		if err != nil {
 			slog.Warn("prepare spare working tree", "mirror", mirror, "err", err)
+			return
+		}
+		// A Checkout that claimed a spare while this refill was ending found the lock taken and
+		// started none: look again now that it is free.
+		if len(readySpares(spareDir(mirror))) < n {
+			startRefill(mirror, base, n, owner)
 		}
 	}()
 }
 
-// refill makes a spare at base unless one is ready. The caller holds the
-// spare lock.
-func refill(ctx context.Context, mirror, base string, owner *Owner) error {
+// refill makes spares at base, one at a time, until n are ready, and discards those beyond n
+// (the setting was lowered). The caller holds the spare lock.
+func refill(mirror, base string, n int, owner *Owner) error {
 	spares := spareDir(mirror)
 	entries, err := os.ReadDir(spares)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if e.Name() != spareReady { // leftovers of a refill that was killed
-			os.RemoveAll(filepath.Join(spares, e.Name()))
+		if name := e.Name(); name != spareLegacy && !strings.HasPrefix(name, sparePrefix) {
+			// Leftovers of a refill that was killed (tmp-*) or of a discard (old-*).
+			os.RemoveAll(filepath.Join(spares, name))
 		}
 	}
-	if _, err := os.Stat(filepath.Join(spares, spareReady)); err == nil {
-		return nil
+	for {
+		ready := readySpares(spares)
+		if len(ready) >= n {
+			for _, r := range ready[:len(ready)-n] {
+				discard(r)
+			}
+			return nil
+		}
+		if err := refillOne(mirror, base, owner); err != nil {
+			return err
+		}
 	}
+}
+
+// refillOne makes one spare at base.
+func refillOne(mirror, base string, owner *Owner) error {
+	ctx, cancel := context.WithTimeout(context.Background(), refillLimit)
+	defer cancel()
+	spares := spareDir(mirror)
 	commit, err := resolve(ctx, mirror, base)
 	if err != nil && base != "" {
 		commit, err = resolve(ctx, mirror, "")
@@ -145,7 +190,7 @@ func refill(ctx context.Context, mirror, base string, owner *Owner) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(spares, "tmp-")
+	tmp, err := os.MkdirTemp(spares, spareTemp)
 	if err != nil {
 		return err
 	}
@@ -159,17 +204,18 @@ func refill(ctx context.Context, mirror, base string, owner *Owner) error {
 			return err
 		}
 	}
-	if err := os.Rename(tmp, filepath.Join(spares, spareReady)); err != nil {
+	// The time orders the spares (readySpares); the rest of tmp's name keeps the name unique.
+	ready := filepath.Join(spares, fmt.Sprintf("%s%020d-%s", sparePrefix, time.Now().UnixNano(), strings.TrimPrefix(filepath.Base(tmp), spareTemp)))
+	if err := os.Rename(tmp, ready); err != nil {
 		os.RemoveAll(tmp)
 		return err
 	}
 	return nil
 }
 
-// discard removes a spare, first renaming it so that no Checkout claims it
-// meanwhile.
+// discard removes a spare, first renaming it so that no Checkout claims it meanwhile.
 func discard(ready string) {
-	old := ready + fmt.Sprintf(".old-%d", time.Now().UnixNano())
+	old := filepath.Join(filepath.Dir(ready), fmt.Sprintf("old-%d", time.Now().UnixNano()))
 	if os.Rename(ready, old) == nil {
 		os.RemoveAll(old)
 	}

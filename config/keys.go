@@ -69,6 +69,7 @@ const (
 	TasksModelPrices            = "tasks.modelPrices"
 	TasksInstallRuntimes        = "tasks.installRuntimes"
 	TasksMirrorCacheBudget      = "tasks.mirrorCacheBudget"
+	TasksWorkspaceSpares        = "tasks.workspaceSpares"
 	WorkerConcurrency           = "worker.concurrency"
 	WorkerPollInterval          = "worker.pollInterval"
 	AgentsInstallDir            = "agents.installDir"

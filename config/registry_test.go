@@ -54,6 +54,8 @@ var documented = []struct {
 	{"TASK_INSTALL_RUNTIMES", "tasks.installRuntimes", undocumented},
 	// Issue 16, item 2: the mirror cache's disk budget, kept by a periodic eviction.
 	{"MIRROR_CACHE_BUDGET", "tasks.mirrorCacheBudget", "20g"},
+	// Issue 16, item 1: spare working trees per repository, for tasks that start at once.
+	{"WORKSPACE_SPARES", "tasks.workspaceSpares", "2"},
 	{"AGENTS_DIR", "agents.installDir", ""},
 	{"WORKER_CONCURRENCY", "worker.concurrency", "10"},
 	{"WORKER_POLL_INTERVAL", "worker.pollInterval", "50ms"},

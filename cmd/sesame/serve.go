@@ -305,7 +305,8 @@ func (m *Main) newRunner(app *bot.LiveApp) (*runner.Runner, error) {
 		return nil, fmt.Errorf("task folder %s (TASK_DIR_BASE): %w", base, err)
 	}
 	// Workspaces live on the same file system as the mirrors, so spare checkouts can be moved into place.
-	m.mirrors = &gitops.Cache{Dir: filepath.Join(base, "mirrors"), Spare: true}
+	spares := cfg.Int(config.TasksWorkspaceSpares)
+	m.mirrors = &gitops.Cache{Dir: filepath.Join(base, "mirrors"), Spare: spares > 0, Spares: spares}
 	// The agent CLIs on this host, looked up once (AGENTS_DIR, else the server's PATH).
 	found := findAgents(cfg.String(config.AgentsInstallDir), exec.LookPath)
 	var provider sandbox.Provider

@@ -467,7 +467,7 @@ func (c *publishClock) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 }
 
 // fanoutSetUp creates the first admin through /setup and returns their session cookie.
-func fanoutSetUp(b *testing.B, base string) *http.Cookie {
+func fanoutSetUp(b testing.TB, base string) *http.Cookie {
 	b.Helper()
 	form := url.Values{"name": {"Ada Admin"}, "email": {"ada@example.com"},
 		"password": {"correct horse battery"}, "password_confirm": {"correct horse battery"}}

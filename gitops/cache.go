@@ -33,7 +33,7 @@ type Cache struct {
 	Spare bool
 	// Spares is how many spare working trees are kept ready per repository when Spare is set
 	// (0 counts as 1): as many tasks as that can start at once on a repository without waiting
-	// for a checkout; those beyond it check out their own.
+	// for a checkout; those beyond it wait for the next spare (spare.go).
 	Spares int
 	// Owner, when set with Spare, is who each spare working tree is handed to (its files' owner)
 	// once it is checked out in the background: the sandbox's user, when Sesame runs as root, so

@@ -28,10 +28,15 @@ import (
 // Writing 50,000 files is what costs: 2-4 s on a quiet disk, 9-16 s once it has been busy with
 // earlier workspaces (as in the benchmark, and on a worker that keeps making them); workers=8 helps as
 // the disk is the bottleneck. So the only way under 0.5 s is to write the files before the task needs them:
-// with Cache.Spare, a working tree of the mirror is checked out beside it in advance, Checkout
-// renames it into place (same file system, so the index's stat data stays valid and git status is
-// clean without a refresh), moves it to base if the mirror moved since, and checks out the next
-// spare in the background.
+// with Cache.Spare, Cache.Spares working trees of the mirror are checked out beside it in advance,
+// Checkout renames one into place (same file system, so the index's stat data stays valid and git
+// status is clean without a refresh), moves it to base if the mirror moved since, and checks out
+// the next spare in the background (spare.go). So as many tasks as there are spares start at once
+// without a checkout; those beyond them wait for the next spare, made one at a time
+// (BenchmarkCheckoutConcurrent, spare.go).
+//
+// Overlayfs over one read-only tree would need no spare, but mounting needs privileges the worker
+// does not have (it runs as a non-root user in the production image).
 //
 // Hard links were rejected because an agent that rewrites a file in place (open with O_TRUNC, as
 // most editors' write calls do) would change the template and every workspace sharing the inode;
@@ -56,8 +61,8 @@ func Checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string) 
 	return checkout(ctx, mirror, dir, remoteURL, base, branch, 0, nil)
 }
 
-// Checkout is the package's Checkout with the spares of c: it claims a ready spare if there is one
-// (else checks out its own tree) and then has the spares refilled up to c.Spares in the
+// Checkout is the package's Checkout with the spares of c: it claims a ready spare, or waits for
+// the refill's next one (checks out its own tree only when no refill runs), and then has the spares refilled up to c.Spares in the
 // background, each handed to c.Owner once checked out.
 func (c *Cache) Checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string) error {
 	return checkout(ctx, mirror, dir, remoteURL, base, branch, c.spares(), c.Owner)
@@ -97,6 +102,11 @@ func checkout(ctx context.Context, mirror, dir, remoteURL, base, branch string, 
 	if spares > 0 {
 		if done, err = claimSpare(ctx, mirror, dir, commit, owner); err != nil {
 			return err
+		}
+		if !done {
+			if done, err = waitSpare(ctx, mirror, dir, commit, base, spares, owner); err != nil {
+				return err
+			}
 		}
 	}
 	if !done {

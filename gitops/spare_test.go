@@ -142,8 +142,8 @@ func TestSparePool(t *testing.T) {
 	}
 }
 
-// A spare still being made (tmp-*, e.g. its refill was killed) is never claimed, and the next
-// refill removes it.
+// A spare still being made (tmp-*, e.g. its refill was killed) is never claimed: the Checkout that
+// finds none ready waits for the refill, which removes it and makes a new one.
 func TestSpareHalfBuiltNeverClaimed(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, true)
@@ -154,11 +154,22 @@ func TestSpareHalfBuiltNeverClaimed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.unlock() // before the fixture's cleanup waits for the lock, should the test fail
+	defer l.unlock() // should the test fail before it does: the fixture's cleanup waits for the lock
 	f.checkout(t, "main", "sesame/1-first-aaaaaa")
 	if ready := readySpares(spareDir(mirror)); len(ready) != 0 {
 		t.Fatalf("spares after a Checkout with the refill held off: %q", ready)
 	}
+	// With none ready and a refill running (the lock held), a Checkout waits for its spare.
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	waiting := filepath.Join(f.tasks, "waiting", "repo")
+	if err := f.cache.Checkout(short, mirror, waiting, f.url, "main", "sesame/w-wait-cccccc"); err == nil || short.Err() == nil {
+		t.Fatalf("Checkout with a refill running and no spare = %v, want it to wait until its context ends", err)
+	}
+	if entries, _ := os.ReadDir(waiting); len(entries) != 0 {
+		t.Errorf("a Checkout that gave up waiting left %d files", len(entries))
+	}
+	l.unlock()
 	// A tree that looks complete but was never renamed to ready-*.
 	half := filepath.Join(spareDir(mirror), spareTemp+"killed")
 	if err := build(ctx, mirror, half, mustGit(t, ctx, mirror, "rev-parse", "main")); err != nil {
@@ -167,21 +178,13 @@ func TestSpareHalfBuiltNeverClaimed(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(half, "half.txt"), []byte("half\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	halfIno := inode(t, half)
 
-	_, dir := f.checkout(t, "main", "sesame/2-second-bbbbbb")
-	if inode(t, dir) == halfIno {
-		t.Fatal("Checkout claimed the half-built spare")
-	}
+	_, dir := f.checkout(t, "main", "sesame/2-second-bbbbbb") // waits for the refill
+	// (Not by inode: the refill removes the half-built tree first, and its inode may be reused.)
 	if _, err := os.Stat(filepath.Join(dir, "half.txt")); err == nil {
-		t.Error("the workspace has the half-built spare's file")
+		t.Error("Checkout claimed the half-built spare")
 	}
-	if _, err := os.Stat(half); err != nil {
-		t.Errorf("the half-built spare is gone with the refill held off: %v", err)
-	}
-	l.unlock()
 
-	f.sync(t)
 	waitSpares(t, f.cache.Dir)
 	if _, err := os.Stat(half); !os.IsNotExist(err) {
 		t.Errorf("the half-built spare outlived a refill: %v", err)
@@ -197,13 +200,15 @@ func TestSpareTooOld(t *testing.T) {
 	mirror := f.sync(t)
 	waitSpares(t, f.cache.Dir)
 	old := oneSpare(t, mirror)
-	oldIno := inode(t, old)
+	if err := os.WriteFile(filepath.Join(old, "old.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	when := time.Now().Add(-maxSpareAge - time.Hour)
 	if err := os.Chtimes(filepath.Join(old, ".git", "index"), when, when); err != nil {
 		t.Fatal(err)
 	}
 	_, dir := f.checkout(t, "main", "sesame/1-old-aaaaaa")
-	if inode(t, dir) == oldIno {
+	if _, err := os.Stat(filepath.Join(dir, "old.txt")); err == nil {
 		t.Error("Checkout claimed a spare older than maxSpareAge")
 	}
 	waitSpares(t, f.cache.Dir)

@@ -264,19 +264,18 @@ func benchBranches(repo string) []string {
 //
 //	go test ./gitops -run '^$' -bench CheckoutConcurrent -benchtime 1x
 //
-// On the 2-core VM (seconds for each of the ten, 2 December 2026):
+// On the 2-core VM at a load average near 1 (seconds for each of the ten, 2 December 2026):
 //
-//	pool=10                 1.21 1.37 1.47 1.50 1.50 1.61 1.64 1.64 1.66 1.85   median 1.56, max 1.85
-//	pool=2 (wait)           0.18 0.18 2.37 4.48 6.60 8.77 10.8 12.9 15.0 17.3   median 7.68, max 17.3
-//	pool=2-build-own        0.52 0.52 67.1 67.6 68.0 68.1 68.2 68.2 68.3 68.5   median 68.1, max 68.5
+//	pool=10, refill after refillDelay  0.35 0.40 0.40 0.41 0.42 0.42 0.43 0.44 0.45 0.45  max 0.45
+//	pool=10, refill at once            1.04 1.04 1.07 1.09 1.11 1.15 1.19 1.19 1.20 1.20  max 1.20
+//	pool=2 (wait for the refill)       0.20 0.23 8.0 15.3 26.4 35.0 43.1 51.6 59.2 68.4   max 68.4
 //
-// pool=10 and pool=2-build-own were measured in one run, while other work kept the machine's load
-// average at 6-9 (so pool=10's claims, a rename and 7 git commands each, took 1.2-1.9 s where one
-// alone takes 0.15, see checkout.go), with Checkout then building its own; pool=2 (wait) in a second
-// run, at a load average under 1, by this benchmark's own wait (poll every 20 ms for a spare),
-// which waitSpare does since (polling every 10-100 ms): not yet measured as Checkout. The load makes
-// the build-own figures the more pessimistic; but eight 50,000-file checkouts side by side, 8 git
-// workers each on 2 cores, took 8.5 s a tree where one at a time took 2.1: waiting is the better bet.
+// A refill that began writing its first 50,000-file tree as the first claim ended slowed the nine
+// other claims to over a second; waiting refillDelay first keeps all ten under 0.5 s. With fewer
+// spares than tasks, the others wait for the refill's trees one by one. Checking them out side by
+// side instead (the case pool=2-build-own, at a load average of 6-9 from other work) took 67-68 s
+// for each of the eight: eight 50,000-file checkouts, 8 git workers each on 2 cores, took 8.5 s a
+// tree where one at a time took 2.1. So size WORKSPACE_SPARES for the tasks that start together.
 func BenchmarkCheckoutConcurrent(b *testing.B) {
 	if testing.Short() {
 		b.Skip("generates a repository of 50,000 files")

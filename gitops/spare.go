@@ -32,6 +32,10 @@ const (
 	spareLegacy = "ready" // the one spare of the versions that kept one: claimed like the others
 	spareTemp   = "tmp-"
 	refillLimit = 30 * time.Minute // for each tree
+	// refillDelay is how long a refill lets the Checkouts that started it finish before it writes
+	// trees: ten tasks started at once claim their spares without a 50,000-file checkout beside
+	// them (BenchmarkCheckoutConcurrent).
+	refillDelay = time.Second
 	// maxSpareAge bounds how long a spare may wait: it borrows objects from the
 	// mirror, and a gc prunes objects unreachable for 2 weeks.
 	maxSpareAge = 3 * 24 * time.Hour
@@ -163,6 +167,7 @@ func startRefill(mirror, base string, n int, owner *Owner) {
 		return
 	}
 	go func() {
+		time.Sleep(refillDelay)
 		err := refill(mirror, base, n, owner)
 		l.unlock()
 		if err != nil {

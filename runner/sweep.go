@@ -17,10 +17,11 @@ import (
 	sesame "github.com/sesame-works/sesame"
 )
 
-// Sweep cleans up after a worker that died on this host, before this one takes work: every task
-// folder in the base directory whose task has ended (and is not kept), is unknown, or lost its
-// worker has its processes killed and is removed. A folder whose task another live worker holds is
-// left alone. It returns how many folders it removed.
+// Sweep cleans up after a worker that died on this host: every task folder in the base directory
+// whose task has ended (and is not kept), is unknown, or lost its worker has its processes killed
+// and is removed. A folder whose task this worker or another live one holds is left alone, so it
+// runs before this worker takes work and then periodically beside its tasks. It returns how many
+// folders it removed.
 func (r *Runner) Sweep(ctx context.Context) (int, error) {
 	entries, err := os.ReadDir(r.Settings.BaseDirectory)
 	if err != nil {
@@ -37,8 +38,12 @@ func (r *Runner) Sweep(ctx context.Context) (int, error) {
 		case sesame.ErrorCode(err) == sesame.ENOTFOUND:
 		case err != nil:
 			return removed, err
+		case r.runsHere(t.ID):
+			continue // this worker runs it, or is ending it
 		case t.Status.Final() && (t.KeepAlive || r.Settings.KeepWorkspace):
 			continue
+		case !t.Status.Final() && t.WorkerID == r.workerID():
+			continue // this worker holds it: it is starting here
 		case !t.Status.Final() && t.WorkerID != r.workerID() && t.LeaseUntil.After(time.Now()):
 			continue // a live worker on this host runs it
 		}
@@ -94,4 +99,11 @@ func processesIn(dir string) []int {
 		}
 	}
 	return pids
+}
+
+// runsHere reports whether the task with id runs in this process.
+func (r *Runner) runsHere(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.running[id] != nil
 }

@@ -237,6 +237,8 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 			return nil
 		})
+		// And while it runs: a worker that dies beside it on this host leaves folders and agents too.
+		g.Go(func() error { return m.sweepTaskFolders(ctx) })
 		// Stop requests reach the worker running the task over Redis, with a poll of the store behind it.
 		g.Go(func() error { return m.runner.WatchStops(ctx, m.Redis, 2*time.Second) })
 		// The leases of the tasks running here: a worker that dies stops renewing them, and the

@@ -29,3 +29,25 @@ func (m *Main) sweepSessions(ctx context.Context) error {
 		}
 	}
 }
+
+// taskFolderSweepEvery is how often a worker removes the task folders, and kills the agents in them,
+// that a worker which died on this host left behind (runner.Sweep; it also runs at start).
+const taskFolderSweepEvery = time.Minute
+
+// sweepTaskFolders runs the runner's sweep of task folders every taskFolderSweepEvery until ctx ends.
+func (m *Main) sweepTaskFolders(ctx context.Context) error {
+	tick := time.NewTicker(taskFolderSweepEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if n, err := m.runner.Sweep(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("clean up task folders left behind", "err", err)
+		} else if n > 0 {
+			m.Logger.Info("cleaned up task folders left behind", "count", n)
+		}
+	}
+}

@@ -181,11 +181,13 @@ ls /proc | grep -c '^[0-9]' | sed 's/^/PROCS=/'`
 			// harness hands the mirrors over as the server does), so only the sandbox's file
 			// system keeps the agent from them.
 			e.h.runner.Mirrors.Spare = true
+			e.h.runner.Mirrors.Spares = 2 // a pool: the agent goes for each ready tree, and plants one
 		},
 		script: func(e *escapeEnv) string {
 			return `M=$(dirname "$(cat .git/objects/info/alternates)")
 echo "MIRROR=$M"
 S="${M%.git}.spare"; ls "$S" 2>&1 | head -2; mkdir -p "$S/ready" && echo pwned > "$S/ready/pwned"
+for d in "$S"/ready-*; do echo pwned > "$d/pwned"; done; mkdir -p "$S/ready-0-evil" && echo pwned > "$S/ready-0-evil/pwned"
 mkdir -p "$M/hooks" 2>/dev/null; printf '#!/bin/sh\ntouch /tmp/pwned\n' > "$M/hooks/pre-receive" && echo HOOK-WRITTEN || echo NO-HOOK
 echo '[core] hooksPath=/tmp' >> "$M/config" && echo CONFIG-WRITTEN || echo NO-CONFIG
 touch "$M/objects/pwned" && echo OBJECTS-WRITTEN || echo NO-OBJECTS
